@@ -1,0 +1,27 @@
+"""Model pricing: bundled dated price table, model-id matching and exact Decimal cost."""
+
+from store.pricing.cost import (
+    LongContextTier,
+    ModelPrice,
+    PriceTable,
+    TokenCounts,
+    ccusage_marginal_cost_usd,
+    cost_usd,
+    is_long_context,
+    is_synthetic,
+    micros,
+)
+from store.pricing.normalize import normalize_model_id
+
+__all__ = [
+    "LongContextTier",
+    "ModelPrice",
+    "PriceTable",
+    "TokenCounts",
+    "ccusage_marginal_cost_usd",
+    "cost_usd",
+    "is_long_context",
+    "is_synthetic",
+    "micros",
+    "normalize_model_id",
+]

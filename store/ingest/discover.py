@@ -1,0 +1,87 @@
+"""Find transcript files under the log roots and classify them by layout era."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from store.paths import projects_dir
+
+
+@dataclass(frozen=True, slots=True)
+class FileContext:
+    """What the path alone says about a file; lines may override it (``sessionId``, ``agentId``)."""
+
+    path: str
+    kind: str  # session | agent | meta | other
+    project_dir: str | None
+    session_hint: str | None  # file stem for main files, companion folder for subagent files
+    agent_hint: str | None  # agent id from an ``agent-<id>.jsonl`` / ``.meta.json`` name
+    is_workflow: bool = False
+
+
+def classify(path: Path, projects: Path) -> FileContext | None:
+    """Classify one file below ``projects/``; ``None`` for files we do not read."""
+    name = path.name
+    if name.endswith(".meta.json"):
+        kind = "meta"
+        stem = name[: -len(".meta.json")]
+    elif name.endswith(".jsonl"):
+        kind = "other"
+        stem = name[: -len(".jsonl")]
+    else:
+        return None
+    try:
+        parts = path.relative_to(projects).parts
+    except ValueError:
+        parts = (path.name,)
+    project_dir = parts[0] if len(parts) > 1 else None
+    agent_hint = stem[len("agent-") :] if stem.startswith("agent-") else None
+    session_hint: str | None = None
+    is_workflow = "workflows" in parts[:-1]
+    if "subagents" in parts[:-1]:
+        idx = parts.index("subagents")
+        session_hint = parts[idx - 1] if idx >= 1 else None
+        if kind != "meta":
+            kind = "agent" if agent_hint else "other"
+    elif kind != "meta":
+        if agent_hint:
+            kind = "agent"  # 2.0.x sibling agent file
+        elif len(parts) == 2:
+            kind = "session"
+            session_hint = stem
+    if kind == "meta" and agent_hint is None:
+        return None
+    return FileContext(str(path), kind, project_dir, session_hint, agent_hint, is_workflow)
+
+
+def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[FileContext, os.stat_result]]:
+    """Walk each root's ``projects/`` recursively with ``os.scandir`` (cheap: no extra stat calls)."""
+    seen: set[str] = set()
+    for root in roots:
+        projects = projects_dir(root)
+        if not projects.is_dir():
+            continue
+        stack = [projects]
+        while stack:
+            folder = stack.pop()
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(Path(entry.path))
+                        continue
+                    if not (entry.name.endswith(".jsonl") or entry.name.endswith(".meta.json")):
+                        continue
+                    ctx = classify(Path(entry.path), projects)
+                    if ctx is None or ctx.path in seen:
+                        continue
+                    seen.add(ctx.path)
+                    yield ctx, entry.stat(follow_symlinks=True)
+                except OSError:
+                    continue  # vanished between listing and stat: next run will see it or not

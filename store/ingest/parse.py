@@ -1,0 +1,506 @@
+"""Turn transcript lines into row tuples for the archive.
+
+Runs in worker processes, so it only builds plain tuples and dicts; all deduplication that needs
+global knowledge happens in SQL when the rows are written (see ``store/sqlite_backend.py``). Within
+one chunk the split lines of one API response are merged already, which cuts the rows written 2-4x.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from store.ingest.discover import FileContext
+
+RESULT_TEXT_LIMIT = 16_384
+ERROR_TEXT_LIMIT = 2_048
+INPUT_JSON_LIMIT = 65_536
+FIRST_PROMPT_LIMIT = 500
+
+# Entry types we model; anything else is kept verbatim as a raw entry.
+METADATA_TYPES_KEPT_RAW = frozenset(
+    {"queue-operation", "last-prompt", "permission-mode", "pr-link", "agent-name", "agent-setting",
+     "bridge-session", "worktree-state", "mode", "tag"}
+)
+_FILE_HISTORY_PREFIX = b'{"type":"file-history-snapshot"'
+_TYPE_MARK = b'"type":"'
+_AGENT_LINK_RE = re.compile(rb'"agentId":"([^"]+)"')
+_PARENT_TOOL_RE = re.compile(rb'"parentToolUseID":"([^"]+)"')
+_SESSION_RE = re.compile(rb'"sessionId":"([^"]+)"')
+_FILE_TOOLS_PATH_KEYS = ("file_path", "notebook_path", "path")
+_REJECTION_MARKERS = ("User rejected tool use", "doesn't want to proceed with this tool use")
+_INTERRUPT_MARKER = "[Request interrupted by user"
+
+# Column order of every tuple kind; the writer's SQL uses the same order.
+MESSAGE_COLUMNS = ("uuid", "parent_uuid", "session_id", "type", "subtype", "role", "ts_ms", "is_sidechain",
+                   "is_meta", "agent_id", "request_key", "model", "text", "thinking", "source_file_id")
+REQUEST_COLUMNS = ("request_key", "message_id", "request_id", "session_id", "agent_id", "uuid", "model", "ts_ms",
+                   "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
+                   "web_search_requests", "web_fetch_requests", "speed", "service_tier", "inference_geo",
+                   "is_sidechain", "is_compaction", "is_api_error", "recorded_cost_usd", "version")
+TOOL_CALL_COLUMNS = ("tool_use_id", "session_id", "agent_id", "message_uuid", "request_key", "name", "mcp_server",
+                     "skill", "file_path", "input_json", "call_ts_ms", "is_sidechain")
+TOOL_RESULT_COLUMNS = ("tool_use_id", "session_id", "result_ts_ms", "status", "error_text", "result_text")
+SUBAGENT_COLUMNS = ("agent_id", "session_id", "kind", "agent_type", "description", "parent_tool_use_id",
+                    "first_ts_ms", "last_ts_ms", "file")
+COMPACTION_COLUMNS = ("uuid", "session_id", "ts_ms", "kind", "trigger", "pre_tokens", "post_tokens", "duration_ms",
+                      "logical_parent_uuid")
+SUMMARY_COLUMNS = ("leaf_uuid", "summary", "project_dir")
+RAW_COLUMNS = ("line_hash", "type", "session_id", "ts_ms", "json")
+
+# Request tuple indexes used when merging split lines.
+_R_TS, _R_IN, _R_OUT, _R_CW5, _R_CW1, _R_CR = 7, 8, 9, 10, 11, 12
+
+
+@dataclass(slots=True)
+class SessionFacts:
+    """What one chunk learned about a session; merged in SQL with what the archive knows."""
+
+    first_ts_ms: int | None = None
+    last_ts_ms: int | None = None
+    cwd: str | None = None
+    cwd_ts_ms: int | None = None
+    git_branch: str | None = None
+    version: str | None = None
+    slug: str | None = None
+    custom_title: str | None = None
+    ai_title: str | None = None
+    first_prompt: str | None = None
+    first_prompt_ts_ms: int | None = None
+    project_dir: str | None = None
+
+
+@dataclass(slots=True)
+class ParsedChunk:
+    """Rows parsed from the complete lines of one byte range of one file."""
+
+    path: str
+    start_offset: int
+    end_offset: int
+    lines: int = 0
+    malformed: int = 0
+    first_malformed: str | None = None
+    messages: list[tuple] = field(default_factory=list)
+    requests: dict[str, tuple] = field(default_factory=dict)
+    tool_calls: dict[str, tuple] = field(default_factory=dict)
+    tool_results: dict[str, tuple] = field(default_factory=dict)
+    subagents: dict[str, tuple] = field(default_factory=dict)
+    compactions: list[tuple] = field(default_factory=list)
+    summaries: list[tuple] = field(default_factory=list)
+    raw: list[tuple] = field(default_factory=list)
+    sessions: dict[str, SessionFacts] = field(default_factory=dict)
+
+
+def parse_timestamp_ms(value: Any) -> int | None:
+    """ISO-8601 (``Z`` or offset, any fraction) or epoch number to UTC epoch ms; ``None`` if unusable."""
+    if isinstance(value, str) and value:
+        try:
+            dt = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        if dt.tzinfo is None:
+            return None
+        return int(dt.timestamp() * 1000 + (0.5 if dt.timestamp() >= 0 else -0.5))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value if value > 1e11 else value * 1000)
+    return None
+
+
+def _text_of(content: Any) -> str | None:
+    """Concatenated text blocks of a message content (string or block list)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = [b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text"]
+        joined = "\n".join(p for p in parts if isinstance(p, str) and p)
+        return joined or None
+    return None
+
+
+def _tool_result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            b.get("text", "") for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)
+        )
+    return ""
+
+
+def _trim(text: str | None, limit: int) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [{len(text) - limit} more characters trimmed]"
+
+
+def _is_human_prompt(content: Any) -> bool:
+    text = _text_of(content)
+    if not text:
+        return False
+    if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content):
+        return False
+    stripped = text.lstrip()
+    return not (stripped.startswith(("<command-", "<local-command", "<bash-", "<task-notification", "Caveat:"))
+                or stripped.startswith(_INTERRUPT_MARKER))
+
+
+def request_key_for(message_id: Any, request_id: Any, uuid: Any, line: bytes) -> str:
+    """Dedup key: ``message.id:requestId``, else ``message.id``, else the line's uuid, else its hash."""
+    if isinstance(message_id, str) and message_id:
+        if isinstance(request_id, str) and request_id:
+            return f"{message_id}:{request_id}"
+        return message_id
+    if isinstance(uuid, str) and uuid:
+        return f"uuid:{uuid}"
+    return "line:" + hashlib.blake2b(line, digest_size=16).hexdigest()
+
+
+class ChunkParser:
+    """Parses the lines of one file chunk into a :class:`ParsedChunk`."""
+
+    def __init__(self, ctx: FileContext, source_file_id: int, chunk: ParsedChunk) -> None:
+        self.ctx = ctx
+        self.source_file_id = source_file_id
+        self.out = chunk
+        self.file_is_subagent = ctx.kind == "agent"
+
+    # -- entry points -------------------------------------------------------------------------
+    def feed(self, line: bytes) -> None:
+        out = self.out
+        out.lines += 1
+        if not line.strip():
+            out.lines -= 1
+            return
+        if line.startswith(_FILE_HISTORY_PREFIX):
+            return  # large and holds no usage: skipped without parsing
+        first = line.find(_TYPE_MARK)
+        if first != -1 and line.startswith(b"progress", first + 8):
+            self._progress(line)
+            return
+        try:
+            entry = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            self._malformed(line)
+            return
+        if not isinstance(entry, dict):
+            self._malformed(line)
+            return
+        try:
+            self._entry(entry, line)
+        except (TypeError, ValueError, AttributeError, KeyError):
+            self._malformed(line)
+
+    def feed_meta(self, data: bytes) -> None:
+        """A subagent ``.meta.json``: type, description and the spawning tool call."""
+        try:
+            meta = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            self._malformed(data)
+            return
+        if not isinstance(meta, dict) or not self.ctx.agent_hint:
+            self._malformed(data)
+            return
+        self.out.lines += 1
+        agent_id = self.ctx.agent_hint
+        self._subagent(agent_id, self.ctx.session_hint, None, meta.get("agentType"), meta.get("description"),
+                       meta.get("toolUseId"))
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _malformed(self, line: bytes) -> None:
+        self.out.malformed += 1
+        if self.out.first_malformed is None:
+            self.out.first_malformed = line[:200].decode("utf-8", "replace")
+
+    def _session(self, sid: str) -> SessionFacts:
+        facts = self.out.sessions.get(sid)
+        if facts is None:
+            facts = self.out.sessions[sid] = SessionFacts(project_dir=self.ctx.project_dir)
+        return facts
+
+    def _agent_kind(self, agent_id: str) -> str:
+        if agent_id.startswith("acompact"):
+            return "compaction"
+        if self.ctx.is_workflow:
+            return "workflow"
+        return "subagent"
+
+    def _subagent(self, agent_id: str, session_id: str | None, ts: int | None, agent_type: Any = None,
+                  description: Any = None, parent_tool: Any = None, kind: str | None = None) -> None:
+        old = self.out.subagents.get(agent_id)
+        row = (
+            agent_id,
+            session_id or (old[1] if old else None),
+            kind or (old[2] if old else self._agent_kind(agent_id)),
+            agent_type if isinstance(agent_type, str) else (old[3] if old else None),
+            description if isinstance(description, str) else (old[4] if old else None),
+            parent_tool if isinstance(parent_tool, str) else (old[5] if old else None),
+            min(x for x in (ts, old[6] if old else None) if x is not None) if (ts or (old and old[6])) else None,
+            max(x for x in (ts, old[7] if old else None) if x is not None) if (ts or (old and old[7])) else None,
+            self.ctx.path if self.ctx.kind in ("agent", "meta") else (old[8] if old else None),
+        )
+        self.out.subagents[agent_id] = row
+
+    def _progress(self, line: bytes) -> None:
+        """Progress lines are never parsed fully: their embedded usage must not count (format §8)."""
+        if b'"agent_progress"' not in line:
+            return
+        agent = _AGENT_LINK_RE.search(line)
+        parent = _PARENT_TOOL_RE.search(line)
+        session = _SESSION_RE.search(line)
+        if agent and parent:
+            self._subagent(agent.group(1).decode(), session.group(1).decode() if session else None, None,
+                           parent_tool=parent.group(1).decode())
+
+    # -- entries ------------------------------------------------------------------------------
+    def _entry(self, e: dict, line: bytes) -> None:
+        etype = e.get("type")
+        message = e.get("message")
+        if etype is None and isinstance(message, dict) and message.get("role") == "assistant":
+            etype = "assistant"  # usage-only lines (older exports, ccusage fixtures) carry no type
+        if etype in ("user", "assistant", "system", "attachment"):
+            self._conversation(e, etype, message, line)
+        elif etype == "summary":
+            leaf, summary = e.get("leafUuid"), e.get("summary")
+            if isinstance(leaf, str) and isinstance(summary, str):
+                self.out.summaries.append((leaf, summary, self.ctx.project_dir))
+        elif etype == "custom-title" and isinstance(e.get("sessionId"), str):
+            title = e.get("customTitle") or e.get("title")
+            if isinstance(title, str):
+                self._session(e["sessionId"]).custom_title = title
+        elif etype == "ai-title" and isinstance(e.get("sessionId"), str):
+            title = e.get("aiTitle") or e.get("title")
+            if isinstance(title, str):
+                self._session(e["sessionId"]).ai_title = title
+        elif etype == "file-history-snapshot" or etype == "progress":
+            return
+        else:
+            self._raw(e, line)
+
+    def _raw(self, e: dict, line: bytes) -> None:
+        digest = hashlib.blake2b(line.rstrip(b"\r\n"), digest_size=16).hexdigest()
+        sid = e.get("sessionId") if isinstance(e.get("sessionId"), str) else None
+        etype = e.get("type") if isinstance(e.get("type"), str) else None
+        ts = parse_timestamp_ms(e.get("timestamp"))
+        self.out.raw.append((digest, etype, sid, ts, line.decode("utf-8", "replace")))
+
+    def _conversation(self, e: dict, etype: str, message: Any, line: bytes) -> None:
+        ctx = self.ctx
+        sid = e.get("sessionId")
+        if not isinstance(sid, str) or not sid:
+            sid = ctx.session_hint
+        if not sid:
+            self._raw(e, line)
+            return
+        ts = parse_timestamp_ms(e.get("timestamp"))
+        uuid = e.get("uuid") if isinstance(e.get("uuid"), str) else None
+        is_sidechain = bool(e.get("isSidechain")) or self.file_is_subagent
+        agent_id = e.get("agentId") if isinstance(e.get("agentId"), str) else None
+        if agent_id is None and self.file_is_subagent:
+            agent_id = ctx.agent_hint
+        facts = self._session(sid)
+        if ts is not None:
+            if facts.first_ts_ms is None or ts < facts.first_ts_ms:
+                facts.first_ts_ms = ts
+            if facts.last_ts_ms is None or ts >= facts.last_ts_ms:
+                facts.last_ts_ms = ts
+                if not is_sidechain:
+                    branch, version = e.get("gitBranch"), e.get("version")
+                    if isinstance(branch, str) and branch:
+                        facts.git_branch = branch
+                    if isinstance(version, str) and version:
+                        facts.version = version
+            cwd = e.get("cwd")
+            if (isinstance(cwd, str) and cwd and not is_sidechain
+                    and (facts.cwd_ts_ms is None or ts < facts.cwd_ts_ms)):
+                facts.cwd, facts.cwd_ts_ms = cwd, ts
+        if facts.cwd is None and isinstance(e.get("cwd"), str) and e["cwd"]:
+            facts.cwd = e["cwd"]  # subagent-only or untimed data: a weak guess, replaced by main-thread cwd
+            facts.cwd_ts_ms = None if ts is None else ts + 10**12
+        if isinstance(e.get("slug"), str):
+            facts.slug = e["slug"]
+        if agent_id:
+            self._subagent(agent_id, sid, ts)
+
+        role = message.get("role") if isinstance(message, dict) else None
+        text = thinking = request_key = model = None
+        subtype = e.get("subtype") if isinstance(e.get("subtype"), str) else None
+        if etype == "assistant" and isinstance(message, dict):
+            request_key, model, text, thinking = self._assistant(e, message, sid, uuid, ts, is_sidechain,
+                                                                 agent_id, line)
+        elif etype == "user" and isinstance(message, dict):
+            text = self._user(e, message, sid, uuid, ts, is_sidechain, agent_id, facts)
+        elif etype == "system":
+            content = e.get("content")
+            text = content if isinstance(content, str) else None
+            if subtype in ("compact_boundary", "microcompact_boundary") and uuid:
+                self._compaction(e, subtype, sid, uuid, ts)
+        elif etype == "attachment":
+            att = e.get("attachment")
+            if isinstance(att, dict) and isinstance(att.get("type"), str):
+                subtype = att["type"]
+        if uuid:
+            self.out.messages.append((
+                uuid, e.get("parentUuid") if isinstance(e.get("parentUuid"), str) else None, sid, etype, subtype,
+                role, ts, is_sidechain, bool(e.get("isMeta")), agent_id, request_key, model, text, thinking,
+                self.source_file_id,
+            ))
+
+    def _assistant(self, e: dict, message: dict, sid: str, uuid: str | None, ts: int | None,
+                   is_sidechain: bool, agent_id: str | None, line: bytes) -> tuple:
+        model = message.get("model") if isinstance(message.get("model"), str) else None
+        request_key = request_key_for(message.get("id"), e.get("requestId"), uuid, line)
+        texts: list[str] = []
+        thinking: list[str] = []
+        content = message.get("content")
+        if isinstance(content, list):
+            for block in content:
+                if not isinstance(block, dict):
+                    continue
+                btype = block.get("type")
+                if btype == "text" and isinstance(block.get("text"), str):
+                    texts.append(block["text"])
+                elif btype == "thinking" and isinstance(block.get("thinking"), str) and block["thinking"]:
+                    thinking.append(block["thinking"])
+                elif btype == "tool_use" and isinstance(block.get("id"), str):
+                    self._tool_use(block, sid, agent_id, uuid, request_key, ts, is_sidechain)
+        elif isinstance(content, str):
+            texts.append(content)
+        usage = message.get("usage")
+        if isinstance(usage, dict) and ts is not None:
+            self._request(e, message, usage, request_key, model, sid, uuid, ts, is_sidechain, agent_id)
+        return request_key, model, "\n".join(texts) or None, "\n".join(thinking) or None
+
+    def _request(self, e: dict, message: dict, usage: dict, key: str, model: str | None, sid: str,
+                 uuid: str | None, ts: int, is_sidechain: bool, agent_id: str | None) -> None:
+        def num(v: Any) -> int:
+            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+
+        cache_total = num(usage.get("cache_creation_input_tokens"))
+        split = usage.get("cache_creation")
+        if isinstance(split, dict):
+            cw5, cw1 = num(split.get("ephemeral_5m_input_tokens")), num(split.get("ephemeral_1h_input_tokens"))
+            if cw5 + cw1 != cache_total:  # keep the reported total; unsplit remainder counts as 5m writes
+                cw5 = max(cache_total - cw1, 0)
+        else:
+            cw5, cw1 = cache_total, 0
+        server = usage.get("server_tool_use")
+        web_search = num(server.get("web_search_requests")) if isinstance(server, dict) else 0
+        web_fetch = num(server.get("web_fetch_requests")) if isinstance(server, dict) else 0
+        cost = e.get("costUSD")
+        row = (
+            key, message.get("id") if isinstance(message.get("id"), str) else None,
+            e.get("requestId") if isinstance(e.get("requestId"), str) else None, sid, agent_id, uuid, model, ts,
+            num(usage.get("input_tokens")), num(usage.get("output_tokens")), cw5, cw1,
+            num(usage.get("cache_read_input_tokens")), web_search, web_fetch,
+            usage.get("speed") if isinstance(usage.get("speed"), str) else None,
+            usage.get("service_tier") if isinstance(usage.get("service_tier"), str) else None,
+            usage.get("inference_geo") if isinstance(usage.get("inference_geo"), str) else None,
+            is_sidechain, bool(agent_id and agent_id.startswith("acompact")), bool(e.get("isApiErrorMessage")),
+            str(cost) if isinstance(cost, int | float) and not isinstance(cost, bool) else None,
+            e.get("version") if isinstance(e.get("version"), str) else None,
+        )
+        old = self.out.requests.get(key)
+        if old is None:
+            self.out.requests[key] = row
+        else:
+            self.out.requests[key] = merge_request_rows(old, row)
+
+    def _tool_use(self, block: dict, sid: str, agent_id: str | None, uuid: str | None, request_key: str,
+                  ts: int | None, is_sidechain: bool) -> None:
+        name = block.get("name") if isinstance(block.get("name"), str) else None
+        tool_input = block.get("input") if isinstance(block.get("input"), dict) else {}
+        mcp_server = None
+        if name and name.startswith("mcp__"):
+            parts = name.split("__")
+            mcp_server = parts[1] if len(parts) > 2 else None
+        skill = None
+        if name == "Skill":
+            skill = tool_input.get("skill") or tool_input.get("command")
+            skill = skill if isinstance(skill, str) else None
+        file_path = None
+        for key in _FILE_TOOLS_PATH_KEYS:
+            value = tool_input.get(key)
+            if isinstance(value, str) and value:
+                file_path = value
+                break
+        input_json = _trim(orjson.dumps(tool_input).decode(), INPUT_JSON_LIMIT)
+        self.out.tool_calls[block["id"]] = (block["id"], sid, agent_id, uuid, request_key, name, mcp_server, skill,
+                                            file_path, input_json, ts, is_sidechain)
+
+    def _user(self, e: dict, message: dict, sid: str, uuid: str | None, ts: int | None, is_sidechain: bool,
+              agent_id: str | None, facts: SessionFacts) -> str | None:
+        content = message.get("content")
+        if isinstance(content, list):
+            tool_use_result = e.get("toolUseResult")
+            for block in content:
+                if isinstance(block, dict) and block.get("type") == "tool_result" and isinstance(
+                        block.get("tool_use_id"), str):
+                    self._tool_result(block, tool_use_result, sid, ts, agent_id)
+        text = _text_of(content)
+        if (text and not is_sidechain and not e.get("isMeta") and not e.get("isCompactSummary")
+                and _is_human_prompt(content) and ts is not None
+                and (facts.first_prompt_ts_ms is None or ts < facts.first_prompt_ts_ms)):
+            facts.first_prompt = text.strip()[:FIRST_PROMPT_LIMIT]
+            facts.first_prompt_ts_ms = ts
+        if agent_id and text and text.strip() == "Warmup":
+            self._subagent(agent_id, sid, ts, kind="warmup")
+        return text
+
+    def _tool_result(self, block: dict, tool_use_result: Any, sid: str, ts: int | None,
+                     agent_id: str | None) -> None:
+        tool_use_id = block["tool_use_id"]
+        text = _tool_result_text(block.get("content"))
+        is_error = bool(block.get("is_error"))
+        if isinstance(tool_use_result, str) and tool_use_result.startswith("Error:"):
+            is_error = True
+        status = "ok"
+        if any(marker in text for marker in _REJECTION_MARKERS):
+            status = "rejected"
+        elif text.startswith(_INTERRUPT_MARKER) or (
+                isinstance(tool_use_result, dict) and tool_use_result.get("interrupted") is True):
+            status = "interrupted"
+        elif is_error:
+            status = "error"
+        error_text = None
+        if status != "ok":
+            error_text = _trim(text.replace("<tool_use_error>", "").replace("</tool_use_error>", "").strip(),
+                               ERROR_TEXT_LIMIT)
+        self.out.tool_results[tool_use_id] = (tool_use_id, sid, ts, status, error_text, _trim(text, RESULT_TEXT_LIMIT))
+        if isinstance(tool_use_result, dict) and isinstance(tool_use_result.get("agentId"), str):
+            self._subagent(tool_use_result["agentId"], sid, None, tool_use_result.get("agentType"),
+                           tool_use_result.get("description"), tool_use_id)
+
+    def _compaction(self, e: dict, subtype: str, sid: str, uuid: str, ts: int | None) -> None:
+        meta = e.get("compactMetadata") if subtype == "compact_boundary" else e.get("microcompactMetadata")
+        meta = meta if isinstance(meta, dict) else {}
+
+        def opt_int(v: Any) -> int | None:
+            return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+        post = opt_int(meta.get("postTokens"))
+        if post is None and subtype == "microcompact_boundary":
+            pre, saved = opt_int(meta.get("preTokens")), opt_int(meta.get("tokensSaved"))
+            post = pre - saved if pre is not None and saved is not None else None
+        self.out.compactions.append((
+            uuid, sid, ts, "compact" if subtype == "compact_boundary" else "microcompact",
+            meta.get("trigger") if isinstance(meta.get("trigger"), str) else None,
+            opt_int(meta.get("preTokens")), post, opt_int(meta.get("durationMs")),
+            e.get("logicalParentUuid") if isinstance(e.get("logicalParentUuid"), str) else None,
+        ))
+
+
+def merge_request_rows(old: tuple, new: tuple) -> tuple:
+    """Keep the copy with the larger usage (output first, then total); the earliest timestamp wins."""
+    def rank(r: tuple) -> tuple[int, int]:
+        return r[_R_OUT], r[_R_IN] + r[_R_OUT] + r[_R_CW5] + r[_R_CW1] + r[_R_CR]
+
+    winner = new if rank(new) > rank(old) else old
+    earliest = min(old[_R_TS], new[_R_TS])
+    if winner[_R_TS] != earliest:
+        winner = (*winner[:_R_TS], earliest, *winner[_R_TS + 1:])
+    return winner

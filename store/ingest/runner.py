@@ -1,0 +1,278 @@
+"""Incremental ingest: find what changed since the last run, parse it in parallel, commit it in order.
+
+Rows and the file's committed offset are written in one transaction, so a crash or kill at any point
+leaves an archive that the next run completes without double counting (the upserts are idempotent).
+Source files that disappear are only marked missing: the archive keeps everything it has.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from store.ingest.discover import FileContext, iter_transcript_files
+from store.ingest.parse import ParsedChunk
+from store.ingest.reader import RangeTask, head_fingerprint, parse_range
+from store.sqlite_backend import (
+    LINK_SUBAGENT_TYPES,
+    count_above,
+    explain_sqlite_error,
+    max_rowids,
+    write_chunk,
+)
+
+RANGE_BYTES = 8 << 20  # work unit handed to a worker
+POOL_THRESHOLD_BYTES = 24 << 20  # below this, parsing inline is faster than starting workers
+COMMIT_ROWS = 40_000  # group small chunks into one transaction up to about this many rows
+
+ProgressCallback = Callable[["IngestProgress"], None]
+
+
+@dataclass(slots=True)
+class IngestProgress:
+    bytes_total: int
+    bytes_done: int = 0
+    files_total: int = 0
+    files_done: int = 0
+
+
+@dataclass(slots=True)
+class IngestStats:
+    run_id: int = 0
+    files_seen: int = 0
+    files_changed: int = 0
+    files_missing: int = 0
+    files_reread: int = 0
+    bytes_read: int = 0
+    lines: int = 0
+    malformed_lines: int = 0
+    requests_added: int = 0
+    messages_added: int = 0
+    sessions_added: int = 0
+    seconds: float = 0.0
+    malformed_examples: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class _FilePlan:
+    ctx: FileContext
+    source_id: int
+    start: int
+    size: int
+    stat: os.stat_result
+    reset: bool  # re-read from zero: replaced, truncated or rewritten
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> list[_FilePlan]:
+    """Stat every file and decide where each one must be read from (most files: not at all)."""
+    known = {
+        row[0]: row
+        for row in conn.execute(
+            "SELECT path, id, size, mtime_ns, device, inode, committed_offset, head_hash, missing FROM source_file"
+        )
+    }
+    plans: list[_FilePlan] = []
+    seen: set[str] = set()
+    new_files: list[tuple] = []
+    for ctx, st in iter_transcript_files(roots):
+        seen.add(ctx.path)
+        stats.files_seen += 1
+        row = known.get(ctx.path)
+        if row is None:
+            new_files.append((ctx, st))
+            continue
+        _, source_id, size, mtime_ns, device, inode, offset, head_hash, missing = row
+        if (size == st.st_size and mtime_ns == st.st_mtime_ns and device == st.st_dev and inode == st.st_ino
+                and not missing):
+            continue
+        reset = device != st.st_dev or inode != st.st_ino or st.st_size < offset or ctx.kind == "meta"
+        if not reset and offset > 0 and head_hash and head_fingerprint(ctx.path, int(head_hash.split(":")[0])) \
+                != head_hash:
+            reset = True
+        plans.append(_FilePlan(ctx, source_id, 0 if reset else offset, st.st_size, st, reset))
+    if new_files:
+        with conn:
+            for ctx, st in new_files:
+                cur = conn.execute(
+                    "INSERT INTO source_file (path, kind, project_dir, device, inode, size, mtime_ns, "
+                    "committed_offset, lines, malformed_lines, missing, rereads) VALUES (?,?,?,?,?,0,0,0,0,0,0,0)",
+                    (ctx.path, ctx.kind, ctx.project_dir, st.st_dev, st.st_ino),
+                )
+                plans.append(_FilePlan(ctx, cur.lastrowid, 0, st.st_size, st, False))
+    gone = [(path,) for path, row in known.items() if path not in seen and not row[8] and _under(path, roots)]
+    if gone:
+        with conn:
+            conn.executemany("UPDATE source_file SET missing = 1 WHERE path = ?", gone)
+    stats.files_missing = len(gone)
+    return plans
+
+
+def _under(path: str, roots: list[Path]) -> bool:
+    return any(path.startswith(str(root)) for root in roots)
+
+
+def _tasks(plans: list[_FilePlan]) -> Iterator[tuple[_FilePlan, RangeTask]]:
+    for plan in plans:
+        if plan.ctx.kind == "meta" or plan.size - plan.start <= RANGE_BYTES:
+            yield plan, RangeTask(plan.ctx, plan.source_id, plan.start, max(plan.size, plan.start), True, True)
+            continue
+        cut = plan.start
+        while cut < plan.size:
+            end = min(cut + RANGE_BYTES, plan.size)
+            yield plan, RangeTask(plan.ctx, plan.source_id, cut, end, cut == plan.start, end >= plan.size)
+            cut = end
+
+
+def _pool() -> ProcessPoolExecutor:
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["store.ingest.reader"])
+    return ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)), mp_context=context)
+
+
+def _parsed(items: list[tuple[_FilePlan, RangeTask]], parallel: bool) -> Iterator[tuple[_FilePlan, RangeTask,
+                                                                                      ParsedChunk]]:
+    """Parse ranges (in workers when worth it), yielding results in submission order, bounded in flight."""
+    if not parallel:
+        for plan, task in items:
+            yield plan, task, parse_range(task)
+        return
+    with _pool() as pool:
+        window: deque[tuple[_FilePlan, RangeTask, Future[ParsedChunk]]] = deque()
+        limit = (pool._max_workers or 2) * 3
+        for plan, task in items:
+            window.append((plan, task, pool.submit(parse_range, task)))
+            if len(window) >= limit:
+                p, t, fut = window.popleft()
+                yield p, t, fut.result()
+        while window:
+            p, t, fut = window.popleft()
+            yield p, t, fut.result()
+
+
+def _rows(chunk: ParsedChunk) -> int:
+    return (len(chunk.messages) + len(chunk.requests) + len(chunk.tool_calls) + len(chunk.tool_results)
+            + len(chunk.raw) + len(chunk.sessions) + 1)
+
+
+def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback | None = None,
+               parallel: bool | None = None) -> IngestStats:
+    """Bring the archive up to date with every transcript under ``roots``; safe to interrupt at any time."""
+    started = time.perf_counter()
+    stats = IngestStats()
+    conn: sqlite3.Connection = db.connection()
+    try:
+        with conn:
+            stats.run_id = conn.execute(
+                "INSERT INTO ingest_run (started_ms, status, files_seen, files_changed, bytes_read, lines, "
+                "malformed_lines, requests_added, messages_added, sessions_added) "
+                "VALUES (?, 'running', 0, 0, 0, 0, 0, 0, 0, 0)",
+                (_now_ms(),),
+            ).lastrowid
+        before = max_rowids(conn, ("api_request", "message", "session"))
+        plans = _scan(conn, roots, stats)
+        stats.files_changed = len(plans)
+        items = list(_tasks(plans))
+        todo = sum(max(p.size - p.start, 0) for p in plans)
+        state = IngestProgress(bytes_total=todo, files_total=len(plans))
+        if progress:
+            progress(state)
+        if parallel is None:
+            parallel = todo >= POOL_THRESHOLD_BYTES
+        _commit_all(conn, items, parallel, stats, state, progress)
+        with conn:
+            conn.execute(LINK_SUBAGENT_TYPES)
+        stats.requests_added = count_above(conn, "api_request", before["api_request"])
+        stats.messages_added = count_above(conn, "message", before["message"])
+        stats.sessions_added = count_above(conn, "session", before["session"])
+        stats.seconds = time.perf_counter() - started
+        with conn:
+            conn.execute(
+                "UPDATE ingest_run SET finished_ms=?, status='ok', files_seen=?, files_changed=?, bytes_read=?, "
+                "lines=?, malformed_lines=?, requests_added=?, messages_added=?, sessions_added=? WHERE id=?",
+                (_now_ms(), stats.files_seen, stats.files_changed, stats.bytes_read, stats.lines,
+                 stats.malformed_lines, stats.requests_added, stats.messages_added, stats.sessions_added,
+                 stats.run_id),
+            )
+        return stats
+    except sqlite3.Error as exc:
+        error = explain_sqlite_error(exc, db.database)
+        _mark_failed(conn, stats.run_id, str(error))
+        raise error from exc
+
+
+def _mark_failed(conn: sqlite3.Connection, run_id: int, message: str) -> None:
+    if not run_id:
+        return
+    try:
+        if conn.in_transaction:
+            conn.rollback()
+        with conn:
+            conn.execute("UPDATE ingest_run SET finished_ms=?, status='failed', error=? WHERE id=?",
+                         (_now_ms(), message, run_id))
+    except sqlite3.Error:
+        pass  # the same condition (full disk, lock) may prevent even this; the run row stays 'running'
+
+
+def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask]], parallel: bool,
+                stats: IngestStats, state: IngestProgress, progress: ProgressCallback | None) -> None:
+    pending: list[tuple[_FilePlan, RangeTask, ParsedChunk]] = []
+    pending_rows = 0
+    resets_done: set[int] = set()
+
+    def flush() -> None:
+        nonlocal pending_rows
+        if not pending:
+            return
+        with conn:  # one transaction: the rows and the offsets that produced them
+            for plan, task, chunk in pending:
+                reset = plan.reset and plan.source_id not in resets_done and task.is_first
+                if reset:
+                    resets_done.add(plan.source_id)
+                    conn.execute("UPDATE source_file SET lines = 0, malformed_lines = 0, rereads = rereads + 1 "
+                                 "WHERE id = ?", (plan.source_id,))
+                write_chunk(conn, chunk)
+                head = head_fingerprint(plan.ctx.path, chunk.end_offset) if chunk.end_offset else None
+                conn.execute(
+                    "UPDATE source_file SET committed_offset=?, size=?, mtime_ns=?, device=?, inode=?, "
+                    "head_hash=coalesce(?, head_hash), lines=lines+?, malformed_lines=malformed_lines+?, "
+                    "missing=0, last_error=? WHERE id=?",
+                    (chunk.end_offset, plan.stat.st_size if task.is_last else 0, plan.stat.st_mtime_ns
+                     if task.is_last else 0, plan.stat.st_dev, plan.stat.st_ino, head, chunk.lines,
+                     chunk.malformed, chunk.first_malformed, plan.source_id),
+                )
+        pending.clear()
+        pending_rows = 0
+
+    for plan, task, chunk in _parsed(items, parallel):
+        if plan.reset and task.is_first:
+            stats.files_reread += 1
+        stats.lines += chunk.lines
+        stats.malformed_lines += chunk.malformed
+        stats.bytes_read += max(chunk.end_offset - chunk.start_offset, 0)
+        if chunk.first_malformed and len(stats.malformed_examples) < 20:
+            stats.malformed_examples[plan.ctx.path] = chunk.first_malformed
+        pending.append((plan, task, chunk))
+        pending_rows += _rows(chunk)
+        if pending_rows >= COMMIT_ROWS:
+            flush()
+        state.bytes_done += max(task.end - task.start, 0)
+        if task.is_last:
+            state.files_done += 1
+        if progress:
+            progress(state)
+    flush()
