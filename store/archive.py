@@ -1,0 +1,42 @@
+"""The archive as the rest of the app sees it: database, settings, price table and log roots together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from peewee import SqliteDatabase
+
+from store.config import Settings, load_settings
+from store.db import open_archive
+from store.ingest.runner import IngestStats, ProgressCallback, run_ingest
+from store.paths import database_path, resolve_roots
+from store.pricing import PriceTable
+
+
+@dataclass
+class Archive:
+    db: SqliteDatabase
+    path: Path
+    settings: Settings
+    prices: PriceTable
+    roots: list[Path] = field(default_factory=list)
+
+    def refresh(self, progress: ProgressCallback | None = None, parallel: bool | None = None) -> IngestStats:
+        """Ingest whatever changed under the log roots since the last run."""
+        return run_ingest(self.db, self.roots, progress=progress, parallel=parallel)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_default(extra_roots: list[str] | None = None, path: Path | None = None) -> Archive:
+    """Open the user's archive with their settings (extra roots, price overrides and aliases)."""
+    settings = load_settings()
+    prices = PriceTable.bundled()
+    if settings.price_overrides or settings.model_aliases:
+        prices = prices.with_overrides(settings.price_overrides, settings.model_aliases)
+    path = path or database_path()
+    db = open_archive(path)
+    roots = resolve_roots([*settings.extra_roots, *(extra_roots or [])])
+    return Archive(db=db, path=path, settings=settings, prices=prices, roots=roots)

@@ -1,0 +1,153 @@
+"""Token and cost totals per local day, week or month, priced at query time.
+
+SQL sums deduplicated requests per 15-minute UTC slot and per pricing group (model, speed, geo,
+long-context flag); Python maps slots to local periods and prices each group once. Pricing is
+linear within a group, so this equals pricing every request and summing, with exact Decimals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, tzinfo
+from decimal import Decimal
+from typing import Literal
+
+from peewee import Database
+
+from store.pricing import PriceTable, TokenCounts, cost_usd, is_synthetic
+from store.timezones import SLOT_MS, date_range_utc_ms, period_key, slot_local_date
+
+PeriodKind = Literal["daily", "weekly", "monthly"]
+LONG_CONTEXT_PROMPT = 200_000
+
+
+@dataclass(slots=True)
+class Usage:
+    """Token counts and cost of a set of requests; ``unpriced`` lists models with no price."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_5m: int = 0
+    cache_write_1h: int = 0
+    cache_read: int = 0
+    web_search_requests: int = 0
+    requests: int = 0
+    cost: Decimal = Decimal(0)
+    unpriced: set[str] = field(default_factory=set)
+
+    @property
+    def cache_creation_tokens(self) -> int:
+        return self.cache_write_5m + self.cache_write_1h
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read
+
+    def add(self, other: Usage) -> None:
+        self.input_tokens += other.input_tokens
+        self.output_tokens += other.output_tokens
+        self.cache_write_5m += other.cache_write_5m
+        self.cache_write_1h += other.cache_write_1h
+        self.cache_read += other.cache_read
+        self.web_search_requests += other.web_search_requests
+        self.requests += other.requests
+        self.cost += other.cost
+        self.unpriced |= other.unpriced
+
+
+@dataclass(slots=True)
+class PeriodUsage:
+    key: str
+    total: Usage = field(default_factory=Usage)
+    models: dict[str, Usage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Report filters; dates are inclusive local calendar dates in ``tz``."""
+
+    tz: tzinfo
+    since: date | None = None
+    until: date | None = None
+    project: str | None = None
+    start_of_week: int = 0
+
+
+def display_model(model: str, speed: str | None) -> str:
+    """ccusage shows fast-mode requests as ``<model>-fast``; so do we, so the two can be diffed."""
+    return f"{model}-fast" if speed == "fast" else model
+
+
+def project_clause(project: str | None, alias: str = "s") -> tuple[str, list]:
+    """SQL condition selecting sessions of a project given as full path, folder name or last path part."""
+    if not project:
+        return "", []
+    sql = (f" AND ({alias}.project_dir = ? OR {alias}.project_id IN (SELECT id FROM project WHERE path = ? "
+           "OR path LIKE ? ESCAPE '\\'))")
+    escaped = project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sql, [project, project, f"%/{escaped}"]
+
+
+def _grouped_rows(db: Database, filters: Filters) -> Iterable[tuple]:
+    start, end = date_range_utc_ms(filters.since, filters.until, filters.tz)
+    where = ["r.model IS NOT NULL"]
+    params: list = []
+    if start is not None:
+        where.append("r.ts_ms >= ?")
+        params.append(start)
+    if end is not None:
+        where.append("r.ts_ms < ?")
+        params.append(end)
+    join = ""
+    extra, extra_params = project_clause(filters.project)
+    if extra:
+        join = " JOIN session s ON s.session_id = r.session_id"
+        where.append("1=1" + extra)
+        params.extend(extra_params)
+    sql = (
+        f"SELECT r.ts_ms / {SLOT_MS} AS slot, r.model, r.speed, r.inference_geo, "
+        f"(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read > {LONG_CONTEXT_PROMPT}) AS lc, "
+        "sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m), sum(r.cache_write_1h), "
+        "sum(r.cache_read), sum(r.web_search_requests), count(*) "
+        f"FROM api_request r{join} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4, 5"
+    )
+    return db.execute_sql(sql, params).fetchall()
+
+
+def price_group(table: PriceTable, model: str, speed: str | None, geo: str | None, long_context: bool,
+                counts: tuple[int, int, int, int, int, int, int]) -> Usage:
+    """Usage of one pricing group, with its exact cost (or the model marked unpriced)."""
+    inp, out, cw5, cw1, cr, web, n = counts
+    usage = Usage(inp, out, cw5, cw1, cr, web, n)
+    cost = cost_usd(table, model, TokenCounts(inp, out, cw5, cw1, cr, web), speed=speed, inference_geo=geo,
+                    long_context=long_context)
+    if cost is None:
+        usage.unpriced.add(model)
+    else:
+        usage.cost = cost
+    return usage
+
+
+def usage_by_period(db: Database, kind: PeriodKind, filters: Filters, table: PriceTable) -> list[PeriodUsage]:
+    """Periods in ascending order, each with per-model usage (``<synthetic>`` excluded: it costs nothing)."""
+    periods: dict[str, PeriodUsage] = {}
+    for slot, model, speed, geo, lc, *counts in _grouped_rows(db, filters):
+        if is_synthetic(model):
+            continue
+        key = period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week)
+        period = periods.get(key)
+        if period is None:
+            period = periods[key] = PeriodUsage(key)
+        usage = price_group(table, model, speed, geo, bool(lc), tuple(counts))
+        name = display_model(model, speed)
+        period.models.setdefault(name, Usage()).add(usage)
+        period.total.add(usage)
+    return [periods[k] for k in sorted(periods)]
+
+
+def grand_total(periods: Iterable[PeriodUsage]) -> Usage:
+    total = Usage()
+    for period in periods:
+        total.add(period.total)
+    return total
