@@ -77,6 +77,8 @@ _TOTAL_OLD = "input_tokens + output_tokens + cache_write_5m + cache_write_1h + c
 # The larger usage wins: output first (it grows while streaming), then the total (ccusage's rule).
 _USAGE_WINS = (f"(excluded.output_tokens > output_tokens OR (excluded.output_tokens = output_tokens "
                f"AND {_TOTAL_NEW} > {_TOTAL_OLD}))")
+_USAGE_TIES = (f"(excluded.output_tokens = output_tokens AND {_TOTAL_NEW} = {_TOTAL_OLD} "
+               "AND excluded.ts_ms < ts_ms)")
 # Attribution prefers the main-thread copy, then the earliest one, then a stable order.
 _ATTR_WINS = ("(excluded.is_sidechain < is_sidechain OR (excluded.is_sidechain = is_sidechain AND "
               "(excluded.ts_ms < ts_ms OR (excluded.ts_ms = ts_ms AND excluded.session_id < session_id))))")
@@ -91,7 +93,7 @@ UPSERT_REQUEST = (
     + ", ".join(f"{f} = iif({_USAGE_WINS}, excluded.{f}, {f})" for f in _USAGE_FIELDS)
     + ", "
     + ", ".join(f"{f} = iif({_ATTR_WINS}, excluded.{f}, {f})" for f in _ATTR_FIELDS)
-    + ", ts_ms = min(ts_ms, excluded.ts_ms)"
+    + f", ts_ms = iif({_USAGE_WINS} OR {_USAGE_TIES}, excluded.ts_ms, ts_ms)"
 )
 
 # A sidechain line that replays a parent message under another requestId is dropped for the parent.

@@ -495,12 +495,15 @@ class ChunkParser:
 
 
 def merge_request_rows(old: tuple, new: tuple) -> tuple:
-    """Keep the copy with the larger usage (output first, then total); the earliest timestamp wins."""
+    """Keep the copy with the larger usage (output first, then total), timestamp included; ties keep the earlier.
+
+    Taking the winning line's time is ccusage's rule too, so a response streamed across midnight lands on the
+    same day in both tools.
+    """
     def rank(r: tuple) -> tuple[int, int]:
         return r[_R_OUT], r[_R_IN] + r[_R_OUT] + r[_R_CW5] + r[_R_CW1] + r[_R_CR]
 
-    winner = new if rank(new) > rank(old) else old
-    earliest = min(old[_R_TS], new[_R_TS])
-    if winner[_R_TS] != earliest:
-        winner = (*winner[:_R_TS], earliest, *winner[_R_TS + 1:])
-    return winner
+    new_rank, old_rank = rank(new), rank(old)
+    if new_rank > old_rank or (new_rank == old_rank and new[_R_TS] < old[_R_TS]):
+        return new
+    return old
