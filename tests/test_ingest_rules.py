@@ -1,4 +1,4 @@
-"""Each ingest rule, checked on real transcripts (and on real lines edited to make the case) with hand-computed numbers."""
+"""Each ingest rule, checked on real transcripts (or real lines edited to make the case), hand-computed."""
 
 from __future__ import annotations
 
@@ -70,9 +70,10 @@ def test_split_response_keeps_largest_usage_not_first(tmp_path: Path, archive) -
     # the time is the winning line's (2026-02-11T21:41:50.096Z), as in ccusage
     assert row == [(3, 211, 0, 8052, 17842, 1770846110096)]
     # content is the union over the lines: both tool_use blocks of that response are tool calls of its request
-    tools = archive.execute_sql("SELECT count(*) FROM tool_call WHERE request_key LIKE 'msg_01L6rJ343R7Eu6pjghF1Hkdb:%'")
+    like = ("msg_01L6rJ343R7Eu6pjghF1Hkdb:%",)
+    tools = archive.execute_sql("SELECT count(*) FROM tool_call WHERE request_key LIKE ?", like)
     assert tools.fetchone()[0] == 2
-    messages = archive.execute_sql("SELECT count(*) FROM message WHERE request_key LIKE 'msg_01L6rJ343R7Eu6pjghF1Hkdb:%'")
+    messages = archive.execute_sql("SELECT count(*) FROM message WHERE request_key LIKE ?", like)
     assert messages.fetchone()[0] == 4
 
 
@@ -219,7 +220,8 @@ def test_subagents_compactions_and_tool_calls_from_real_sessions(tmp_path: Path,
     run_ingest(archive, [root])
     agent = archive.execute_sql("SELECT session_id, kind, agent_type, parent_tool_use_id, files FROM subagent "
                                 "WHERE agent_id = 'a7be2f0'").fetchone()
-    assert agent[:4] == ("8463c716-a2ea-4c14-9efa-87158ebd9f20", "subagent", "Explore", "toolu_017SvvKc8KLbhGMG3tXkf21Z")
+    assert agent[:4] == ("8463c716-a2ea-4c14-9efa-87158ebd9f20", "subagent", "Explore",
+                         "toolu_017SvvKc8KLbhGMG3tXkf21Z")
     assert orjson.loads(agent[4])[0].endswith("subagents/agent-a7be2f0.jsonl")
     compact = archive.execute_sql("SELECT kind FROM subagent WHERE agent_id = 'acompact-f46190'").fetchone()
     assert compact == ("compaction",)
@@ -234,8 +236,8 @@ def test_subagents_compactions_and_tool_calls_from_real_sessions(tmp_path: Path,
     assert archive.execute_sql("SELECT kind FROM subagent WHERE agent_id = 'af1ff21'").fetchone() == ("warmup",)
     statuses = dict(archive.execute_sql("SELECT status, count(*) FROM tool_call GROUP BY 1").fetchall())
     assert statuses.get("error", 0) > 0 and statuses["ok"] > 0
-    bad = archive.execute_sql("SELECT count(*) FROM tool_call WHERE result_ts_ms IS NOT NULL AND call_ts_ms IS NOT NULL "
-                              "AND duration_ms != result_ts_ms - call_ts_ms").fetchone()[0]
+    bad = archive.execute_sql("SELECT count(*) FROM tool_call WHERE result_ts_ms IS NOT NULL AND call_ts_ms IS NOT "
+                              "NULL AND duration_ms != result_ts_ms - call_ts_ms").fetchone()[0]
     assert bad == 0
     errors = archive.execute_sql("SELECT error_text FROM tool_call WHERE status = 'error'").fetchall()
     assert all(text and "<tool_use_error>" not in text for (text,) in errors)
