@@ -7,7 +7,8 @@ The rest of ``store`` talks to Peewee models; a PostgreSQL backend would replace
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import SqliteDatabase
@@ -52,6 +53,20 @@ def explain_sqlite_error(exc: sqlite3.Error, path: str | Path) -> ArchiveError:
     else:
         msg = f"Archive error on {path}: {exc}"
     return ArchiveError(msg)
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """An explicit write transaction. Peewee opens connections in autocommit mode, where ``with conn:`` would
+    commit every statement on its own; rows and the offsets that produced them must commit together."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:  # SQLite may already have rolled back (e.g. on a full disk)
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def make_database(path: str | Path) -> SqliteDatabase:

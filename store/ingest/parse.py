@@ -55,6 +55,8 @@ RAW_COLUMNS = ("line_hash", "type", "session_id", "ts_ms", "json")
 
 # Request tuple indexes used when merging split lines.
 _R_TS, _R_IN, _R_OUT, _R_CW5, _R_CW1, _R_CR = 7, 8, 9, 10, 11, 12
+_MAX_TS_MS = 253_402_300_800_000  # year 10000
+_MAX_COUNT = 1 << 53  # no real token count comes near; larger numbers would overflow SQLite's integers
 
 
 @dataclass(slots=True)
@@ -107,7 +109,8 @@ def parse_timestamp_ms(value: Any) -> int | None:
             return None
         return int(dt.timestamp() * 1000 + (0.5 if dt.timestamp() >= 0 else -0.5))
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value if value > 1e11 else value * 1000)
+        ms = value if value > 1e11 else value * 1000
+        return int(ms) if 0 <= ms < _MAX_TS_MS else None
     return None
 
 
@@ -378,7 +381,11 @@ class ChunkParser:
     def _request(self, e: dict, message: dict, usage: dict, key: str, model: str | None, sid: str,
                  uuid: str | None, ts: int, is_sidechain: bool, agent_id: str | None) -> None:
         def num(v: Any) -> int:
-            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else 0
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                return 0
+            if v >= _MAX_COUNT:
+                raise ValueError(f"implausible token count {v}")  # the line is counted as malformed
+            return v
 
         cache_total = num(usage.get("cache_creation_input_tokens"))
         split = usage.get("cache_creation")
@@ -480,7 +487,7 @@ class ChunkParser:
         meta = meta if isinstance(meta, dict) else {}
 
         def opt_int(v: Any) -> int | None:
-            return v if isinstance(v, int) and not isinstance(v, bool) else None
+            return v if isinstance(v, int) and not isinstance(v, bool) and abs(v) < _MAX_COUNT else None
 
         post = opt_int(meta.get("postTokens"))
         if post is None and subtype == "microcompact_boundary":

@@ -16,6 +16,7 @@ from store.ingest.discover import FileContext
 from store.ingest.parse import ChunkParser, ParsedChunk
 
 READ_BLOCK = 1 << 20
+NO_PROGRESS = -1  # end_offset of a range that found no line of its own: the committed offset must not move
 HEAD_BYTES = 1024
 
 
@@ -63,6 +64,7 @@ def parse_range(task: RangeTask) -> ParsedChunk:
     try:
         fh = open(ctx.path, "rb")  # noqa: SIM115 - closed in finally, used across a loop
     except FileNotFoundError:
+        chunk.end_offset = NO_PROGRESS  # vanished since the scan; the next run marks it missing
         return chunk
     try:
         if ctx.kind == "meta":
@@ -77,6 +79,9 @@ def parse_range(task: RangeTask) -> ParsedChunk:
             fh.seek(pos - 1)
             if fh.read(1) != b"\n":
                 skipped = fh.readline()  # the rest of a line owned by the previous range
+                if not skipped.endswith(b"\n"):
+                    chunk.end_offset = NO_PROGRESS  # that line is the file's unfinished tail: nothing here is ours
+                    return chunk
                 pos += len(skipped)
         chunk.start_offset = pos
         chunk.end_offset = pos
@@ -101,7 +106,8 @@ def parse_range(task: RangeTask) -> ParsedChunk:
                 line_start = nl + 1
             pos += len(complete)
             chunk.end_offset = pos
-        if pending and pos < task.end and task.is_last and _is_complete_json(pending):
+        # End of file inside a line: it is the file's tail, whichever range it started in.
+        if pending and _is_complete_json(pending):
             parser.feed(pending)
             chunk.end_offset = pos + len(pending)
         return chunk

@@ -7,26 +7,30 @@ Source files that disappear are only marked missing: the archive keeps everythin
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sqlite3
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peewee import SqliteDatabase
 
 from store.ingest.discover import FileContext, iter_transcript_files
 from store.ingest.parse import ParsedChunk
-from store.ingest.reader import RangeTask, head_fingerprint, parse_range
+from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
 from store.sqlite_backend import (
     LINK_SUBAGENT_TYPES,
     count_above,
     explain_sqlite_error,
     max_rowids,
+    transaction,
     write_chunk,
 )
 
@@ -104,7 +108,7 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> li
             reset = True
         plans.append(_FilePlan(ctx, source_id, 0 if reset else offset, st.st_size, st, reset))
     if new_files:
-        with conn:
+        with transaction(conn):
             for ctx, st in new_files:
                 cur = conn.execute(
                     "INSERT INTO source_file (path, kind, project_dir, device, inode, size, mtime_ns, "
@@ -114,14 +118,15 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> li
                 plans.append(_FilePlan(ctx, cur.lastrowid, 0, st.st_size, st, False))
     gone = [(path,) for path, row in known.items() if path not in seen and not row[8] and _under(path, roots)]
     if gone:
-        with conn:
+        with transaction(conn):
             conn.executemany("UPDATE source_file SET missing = 1 WHERE path = ?", gone)
     stats.files_missing = len(gone)
     return plans
 
 
 def _under(path: str, roots: list[Path]) -> bool:
-    return any(path.startswith(str(root)) for root in roots)
+    """Is ``path`` inside one of ``roots`` (by path components: ``/a/root2`` is not inside ``/a/root``)?"""
+    return any(path.startswith(str(root).rstrip(os.sep) + os.sep) for root in roots)
 
 
 def _tasks(plans: list[_FilePlan]) -> Iterator[tuple[_FilePlan, RangeTask]]:
@@ -137,6 +142,9 @@ def _tasks(plans: list[_FilePlan]) -> Iterator[tuple[_FilePlan, RangeTask]]:
 
 
 def _pool() -> ProcessPoolExecutor:
+    import multiprocessing  # imported here: only large ingests pay for it
+    from concurrent.futures import ProcessPoolExecutor
+
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
@@ -176,7 +184,7 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
     stats = IngestStats()
     conn: sqlite3.Connection = db.connection()
     try:
-        with conn:
+        with transaction(conn):
             stats.run_id = conn.execute(
                 "INSERT INTO ingest_run (started_ms, status, files_seen, files_changed, bytes_read, lines, "
                 "malformed_lines, requests_added, messages_added, sessions_added) "
@@ -194,13 +202,13 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
         if parallel is None:
             parallel = todo >= POOL_THRESHOLD_BYTES
         _commit_all(conn, items, parallel, stats, state, progress)
-        with conn:
+        with transaction(conn):
             conn.execute(LINK_SUBAGENT_TYPES)
         stats.requests_added = count_above(conn, "api_request", before["api_request"])
         stats.messages_added = count_above(conn, "message", before["message"])
         stats.sessions_added = count_above(conn, "session", before["session"])
         stats.seconds = time.perf_counter() - started
-        with conn:
+        with transaction(conn):
             conn.execute(
                 "UPDATE ingest_run SET finished_ms=?, status='ok', files_seen=?, files_changed=?, bytes_read=?, "
                 "lines=?, malformed_lines=?, requests_added=?, messages_added=?, sessions_added=? WHERE id=?",
@@ -220,8 +228,8 @@ def _mark_failed(conn: sqlite3.Connection, run_id: int, message: str) -> None:
         return
     try:
         if conn.in_transaction:
-            conn.rollback()
-        with conn:
+            conn.execute("ROLLBACK")
+        with transaction(conn):
             conn.execute("UPDATE ingest_run SET finished_ms=?, status='failed', error=? WHERE id=?",
                          (_now_ms(), message, run_id))
     except sqlite3.Error:
@@ -233,12 +241,14 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
     pending: list[tuple[_FilePlan, RangeTask, ParsedChunk]] = []
     pending_rows = 0
     resets_done: set[int] = set()
+    reached: dict[int, int] = {}  # file id -> offset its ranges have reached in this run
+    stalled: set[int] = set()  # files whose next range cannot start where the previous one stopped
 
     def flush() -> None:
         nonlocal pending_rows
         if not pending:
             return
-        with conn:  # one transaction: the rows and the offsets that produced them
+        with transaction(conn):  # the rows and the offsets that produced them
             for plan, task, chunk in pending:
                 reset = plan.reset and plan.source_id not in resets_done and task.is_first
                 if reset:
@@ -246,12 +256,13 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
                     conn.execute("UPDATE source_file SET lines = 0, malformed_lines = 0, rereads = rereads + 1 "
                                  "WHERE id = ?", (plan.source_id,))
                 write_chunk(conn, chunk)
-                head = head_fingerprint(plan.ctx.path, chunk.end_offset) if chunk.end_offset else None
+                offset = reached[plan.source_id] if chunk.end_offset == NO_PROGRESS else chunk.end_offset
+                head = head_fingerprint(plan.ctx.path, offset) if offset else None
                 conn.execute(
                     "UPDATE source_file SET committed_offset=?, size=?, mtime_ns=?, device=?, inode=?, "
                     "head_hash=coalesce(?, head_hash), lines=lines+?, malformed_lines=malformed_lines+?, "
                     "missing=0, last_error=? WHERE id=?",
-                    (chunk.end_offset, plan.stat.st_size if task.is_last else 0, plan.stat.st_mtime_ns
+                    (offset, plan.stat.st_size if task.is_last else 0, plan.stat.st_mtime_ns
                      if task.is_last else 0, plan.stat.st_dev, plan.stat.st_ino, head, chunk.lines,
                      chunk.malformed, chunk.first_malformed, plan.source_id),
                 )
@@ -259,6 +270,15 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
         pending_rows = 0
 
     for plan, task, chunk in _parsed(items, parallel):
+        fid = plan.source_id
+        if task.is_first:
+            reached[fid] = plan.start
+        elif chunk.end_offset != NO_PROGRESS and chunk.start_offset != reached.get(fid):
+            stalled.add(fid)  # defensive: never commit past a line no range has read
+        if fid in stalled:
+            continue  # the next run resumes from the last committed offset
+        if chunk.end_offset != NO_PROGRESS:
+            reached[fid] = chunk.end_offset
         if plan.reset and task.is_first:
             stats.files_reread += 1
         stats.lines += chunk.lines
