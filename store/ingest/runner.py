@@ -202,8 +202,9 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
         if parallel is None:
             parallel = todo >= POOL_THRESHOLD_BYTES
         _commit_all(conn, items, parallel, stats, state, progress)
-        with transaction(conn):
-            conn.execute(LINK_SUBAGENT_TYPES)
+        if plans:
+            with transaction(conn):
+                conn.execute(LINK_SUBAGENT_TYPES)
         stats.requests_added = count_above(conn, "api_request", before["api_request"])
         stats.messages_added = count_above(conn, "message", before["message"])
         stats.sessions_added = count_above(conn, "session", before["session"])
