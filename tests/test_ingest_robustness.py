@@ -371,27 +371,24 @@ def test_missing_is_only_judged_below_the_scanned_roots(tmp_path: Path) -> None:
 
 # -- 4. random append schedules == one clean ingest (hypothesis) ----------------------------------------------
 
-def _pieces(data: bytes, cuts: list[int]) -> list[bytes]:
-    bounds = [0, *sorted(set(cuts)), len(data)]
-    return [data[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-
 @st.composite
-def schedules(draw: st.DrawFn, files: dict[str, bytes]) -> list[tuple[str, bytes, str]]:
-    """Appends of random pieces (cut anywhere, mostly mid-line) in a random file interleaving, each followed
-    by an action: ingest, nothing, ingest twice, or reset the bookkeeping and ingest."""
-    per_file: dict[str, list[bytes]] = {}
+def schedules(draw: st.DrawFn, files: dict[str, bytes]) -> list[tuple[str, int, int, str]]:
+    """Appends ``(file, start, end, action)`` of random byte ranges (cut anywhere, mostly mid-line) in a random
+    file interleaving, each followed by an action: ingest, nothing, ingest twice, or reset the bookkeeping and
+    ingest. Offsets rather than bytes keep Hypothesis' report of a failing example readable."""
+    per_file: dict[str, list[tuple[int, int]]] = {}
     for rel, data in files.items():
         line_ends = [i + 1 for i, c in enumerate(data) if c == 0x0A][:-1]
         cut = st.one_of(st.integers(1, len(data) - 1), st.sampled_from(line_ends)) if line_ends else \
             st.integers(1, len(data) - 1)
-        per_file[rel] = _pieces(data, draw(st.lists(cut, max_size=5)))
+        bounds = [0, *sorted(set(draw(st.lists(cut, max_size=5)))), len(data)]
+        per_file[rel] = list(itertools.pairwise(bounds))
     order = draw(st.permutations([rel for rel, pieces in per_file.items() for _ in pieces]))
     actions = st.sampled_from(["ingest", "ingest", "ingest", "none", "twice", "reset"])
     taken = dict.fromkeys(per_file, 0)
     out = []
     for rel in order:
-        out.append((rel, per_file[rel][taken[rel]], draw(actions)))
+        out.append((rel.rsplit("/", 1)[-1], *per_file[rel][taken[rel]], draw(actions)))
         taken[rel] += 1
     return out
 
@@ -418,7 +415,8 @@ def property_clean(property_files: dict[str, bytes], tmp_path_factory: pytest.Te
 def test_random_append_schedules_equal_one_clean_ingest(property_files: dict[str, bytes], property_clean: dict,
                                                          tmp_path_factory: pytest.TempPathFactory,
                                                          data: st.DataObject) -> None:
-    schedule = data.draw(schedules(property_files))
+    by_name = {rel.rsplit("/", 1)[-1]: rel for rel in property_files}
+    schedule = data.draw(schedules(property_files), label="schedule")
     range_bytes = data.draw(st.sampled_from([runner.RANGE_BYTES, 96 << 10, 24 << 10]), label="RANGE_BYTES")
     work = tmp_path_factory.mktemp("schedule")
     root = work / "root"
@@ -426,11 +424,12 @@ def test_random_append_schedules_equal_one_clean_ingest(property_files: dict[str
     did_reset = False
     with pytest.MonkeyPatch.context() as mp, archive(work / "a.db") as db:
         mp.setattr(runner, "RANGE_BYTES", range_bytes)  # small ranges: live tails crossing range cuts
-        for rel, piece, action in schedule:
+        for name, start, end, action in schedule:
+            rel = by_name[name]
             path = root / "projects" / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             with open(path, "ab") as fh:
-                fh.write(piece)
+                fh.write(property_files[rel][start:end])
             if action == "reset":
                 did_reset = True
                 db.execute_sql("UPDATE source_file SET committed_offset = 0, size = 0, mtime_ns = 0")
