@@ -397,17 +397,24 @@ PROPERTY_FILES = ("short.jsonl", "tool_heavy.jsonl", f"{MAIN_SESSION}/subagents/
                   f"{MAIN_SESSION}/subagents/agent-a7be2f0.jsonl")
 
 
+class _Brief(dict):
+    """A dict that Hypothesis prints as one short line when it reports a falsifying example."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} entries>"
+
+
 @pytest.fixture(scope="module")
 def property_files(spotter: dict[str, bytes]) -> dict[str, bytes]:
     files = {f"{PROJECT}/{name}": spotter[f"{PROJECT}/{name}"] for name in PROPERTY_FILES}
     main = spotter[f"{PROJECT}/{MAIN_SESSION}.jsonl"].splitlines(keepends=True)
     files[f"{PROJECT}/{MAIN_SESSION}.jsonl"] = b"".join(main[:250])  # a prefix of the big session, for speed
-    return files
+    return _Brief(files)
 
 
 @pytest.fixture(scope="module")
 def property_clean(property_files: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return clean_snapshot(tmp_path_factory.mktemp("property-clean"), property_files)
+    return _Brief(clean_snapshot(tmp_path_factory.mktemp("property-clean"), property_files))
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

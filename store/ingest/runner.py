@@ -103,9 +103,10 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> li
                 and not missing):
             continue
         reset = device != st.st_dev or inode != st.st_ino or st.st_size < offset or ctx.kind == "meta"
-        if not reset and offset > 0 and head_hash and head_fingerprint(ctx.path, int(head_hash.split(":")[0])) \
-                != head_hash:
-            reset = True
+        if not reset and offset > 0 and (
+                (head_hash and head_fingerprint(ctx.path, int(head_hash.split(":")[0])) != head_hash)
+                or not _line_ends_at(ctx.path, offset)):
+            reset = True  # rewritten in place: re-read it all (dedup keeps totals exact)
         plans.append(_FilePlan(ctx, source_id, 0 if reset else offset, st.st_size, st, reset))
     if new_files:
         with transaction(conn):
@@ -122,6 +123,16 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> li
             conn.executemany("UPDATE source_file SET missing = 1 WHERE path = ?", gone)
     stats.files_missing = len(gone)
     return plans
+
+
+def _line_ends_at(path: str, offset: int) -> bool:
+    """An appended file still has a newline just before the committed offset; a rewritten one may not."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset - 1)
+            return fh.read(1) in (b"\n", b"}")  # "}": a complete last line committed without newline
+    except OSError:
+        return False
 
 
 def _under(path: str, roots: list[Path]) -> bool:
