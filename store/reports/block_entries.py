@@ -6,17 +6,16 @@ from peewee import Database
 
 from store.pricing import PriceTable, TokenCounts, cost_usd, is_long_context
 from store.reports.blocks import BlockEntry
-from store.reports.usage import Filters, display_model, project_clause
+from store.reports.usage import Filters, display_model, request_scope
 
 
 def block_entries(db: Database, filters: Filters, table: PriceTable) -> tuple[list[BlockEntry], set[str]]:
     """All requests in time order (``<synthetic>`` included: ccusage counts its entries), plus unpriced models."""
-    extra, params = project_clause(filters.project)
-    join = " JOIN session s ON s.session_id = r.session_id" if extra else ""
+    # not date-filtered here: like ccusage, --since/--until select blocks by their start, after grouping
+    scope, params = request_scope(filters, dated=False)
     sql = (
         "SELECT r.ts_ms, r.model, r.speed, r.inference_geo, r.input_tokens, r.output_tokens, r.cache_write_5m, "
-        f"r.cache_write_1h, r.cache_read, r.web_search_requests FROM api_request r{join} "
-        f"WHERE r.model IS NOT NULL{extra} ORDER BY r.ts_ms, r.request_key"
+        f"r.cache_write_1h, r.cache_read, r.web_search_requests {scope} ORDER BY r.ts_ms, r.request_key"
     )
     entries: list[BlockEntry] = []
     unpriced: set[str] = set()

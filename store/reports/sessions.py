@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from peewee import Database
 
 from store.pricing import PriceTable, is_synthetic
-from store.reports.usage import LONG_CONTEXT_PROMPT, Filters, Usage, display_model, price_group, project_clause
-from store.timezones import date_range_utc_ms
+from store.reports.usage import Filters, Usage, display_model, grouped_usage, price_group
 
 # A summary line names the leaf message of the conversation it titles; the leaf may live in any
 # session file of the project, so it is resolved through the message table at query time.
@@ -32,25 +31,8 @@ class SessionUsage:
 
 def usage_by_session(db: Database, filters: Filters, table: PriceTable) -> list[SessionUsage]:
     """Sessions with usage in the filtered range (usage counted by request time), by last activity."""
-    start, end = date_range_utc_ms(filters.since, filters.until, filters.tz)
-    where, params = ["r.model IS NOT NULL"], []
-    if start is not None:
-        where.append("r.ts_ms >= ?")
-        params.append(start)
-    if end is not None:
-        where.append("r.ts_ms < ?")
-        params.append(end)
-    extra, extra_params = project_clause(filters.project)
-    sql = (
-        "SELECT r.session_id, r.model, r.speed, r.inference_geo, "
-        f"(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read > {LONG_CONTEXT_PROMPT}), "
-        "sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m), sum(r.cache_write_1h), "
-        "sum(r.cache_read), sum(r.web_search_requests), count(*) "
-        f"FROM api_request r JOIN session s ON s.session_id = r.session_id WHERE {' AND '.join(where)}{extra} "
-        "GROUP BY 1, 2, 3, 4, 5"
-    )
     sessions: dict[str, SessionUsage] = {}
-    for sid, model, speed, geo, lc, *counts in db.execute_sql(sql, params + extra_params).fetchall():
+    for sid, model, speed, geo, lc, *counts in grouped_usage(db, filters, "r.session_id"):
         if is_synthetic(model):
             continue
         entry = sessions.get(sid)

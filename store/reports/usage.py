@@ -15,11 +15,10 @@ from typing import Literal
 
 from peewee import Database
 
-from store.pricing import PriceTable, TokenCounts, cost_usd, is_synthetic
+from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
 from store.timezones import SLOT_MS, date_range_utc_ms, period_key, slot_local_date
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
-LONG_CONTEXT_PROMPT = 200_000
 
 
 @dataclass(slots=True)
@@ -79,20 +78,18 @@ def display_model(model: str, speed: str | None) -> str:
     return f"{model}-fast" if speed == "fast" else model
 
 
-def project_clause(project: str | None, alias: str = "s") -> tuple[str, list]:
-    """SQL condition selecting sessions of a project given as full path, folder name or last path part."""
-    if not project:
-        return "", []
-    sql = (f" AND ({alias}.project_dir = ? OR {alias}.project_id IN (SELECT id FROM project WHERE path = ? "
-           "OR path LIKE ? ESCAPE '\\'))")
+def _project_condition(project: str) -> tuple[str, list]:
+    """Sessions of a project given as full path, folder name or last path component."""
     escaped = project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    sql = ("(s.project_dir = ? OR s.project_id IN (SELECT id FROM project WHERE path = ? "
+           "OR path LIKE ? ESCAPE '\\'))")
     return sql, [project, project, f"%/{escaped}"]
 
 
-def _grouped_rows(db: Database, filters: Filters) -> Iterable[tuple]:
-    start, end = date_range_utc_ms(filters.since, filters.until, filters.tz)
-    where = ["r.model IS NOT NULL"]
-    params: list = []
+def request_scope(filters: Filters, dated: bool = True) -> tuple[str, list]:
+    """``FROM ... WHERE ...`` over ``api_request r`` for the filters; every report selects requests this way."""
+    where, params = ["r.model IS NOT NULL"], []
+    start, end = date_range_utc_ms(filters.since, filters.until, filters.tz) if dated else (None, None)
     if start is not None:
         where.append("r.ts_ms >= ?")
         params.append(start)
@@ -100,17 +97,25 @@ def _grouped_rows(db: Database, filters: Filters) -> Iterable[tuple]:
         where.append("r.ts_ms < ?")
         params.append(end)
     join = ""
-    extra, extra_params = project_clause(filters.project)
-    if extra:
+    if filters.project:
         join = " JOIN session s ON s.session_id = r.session_id"
-        where.append("1=1" + extra)
-        params.extend(extra_params)
+        condition, extra = _project_condition(filters.project)
+        where.append(condition)
+        params.extend(extra)
+    return f"FROM api_request r{join} WHERE {' AND '.join(where)}", params
+
+
+def grouped_usage(db: Database, filters: Filters, key_sql: str) -> list[tuple]:
+    """Token sums per ``key_sql`` and pricing group (model, speed, geo, long-context flag).
+
+    Rows are ``(key, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)``.
+    """
+    scope, params = request_scope(filters)
     sql = (
-        f"SELECT r.ts_ms / {SLOT_MS} AS slot, r.model, r.speed, r.inference_geo, "
-        f"(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read > {LONG_CONTEXT_PROMPT}) AS lc, "
+        f"SELECT {key_sql}, r.model, r.speed, r.inference_geo, "
+        f"(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read > {LONG_CONTEXT_THRESHOLD}), "
         "sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m), sum(r.cache_write_1h), "
-        "sum(r.cache_read), sum(r.web_search_requests), count(*) "
-        f"FROM api_request r{join} WHERE {' AND '.join(where)} GROUP BY 1, 2, 3, 4, 5"
+        f"sum(r.cache_read), sum(r.web_search_requests), count(*) {scope} GROUP BY 1, 2, 3, 4, 5"
     )
     return db.execute_sql(sql, params).fetchall()
 
@@ -132,7 +137,7 @@ def price_group(table: PriceTable, model: str, speed: str | None, geo: str | Non
 def usage_by_period(db: Database, kind: PeriodKind, filters: Filters, table: PriceTable) -> list[PeriodUsage]:
     """Periods in ascending order, each with per-model usage (``<synthetic>`` excluded: it costs nothing)."""
     periods: dict[str, PeriodUsage] = {}
-    for slot, model, speed, geo, lc, *counts in _grouped_rows(db, filters):
+    for slot, model, speed, geo, lc, *counts in grouped_usage(db, filters, f"r.ts_ms / {SLOT_MS}"):
         if is_synthetic(model):
             continue
         key = period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week)
