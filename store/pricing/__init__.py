@@ -1,6 +1,7 @@
 """Model pricing: bundled dated price table, model-id matching and exact Decimal cost."""
 
 from store.pricing.cost import (
+    LONG_CONTEXT_THRESHOLD,
     LongContextTier,
     ModelPrice,
     PriceTable,
@@ -14,6 +15,7 @@ from store.pricing.cost import (
 from store.pricing.normalize import normalize_model_id
 
 __all__ = [
+    "LONG_CONTEXT_THRESHOLD",
     "LongContextTier",
     "ModelPrice",
     "PriceTable",
