@@ -10,7 +10,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from decimal import Decimal
 from pathlib import Path
+
+from store.pricing import PriceTable, TokenCounts, is_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_CCUSAGE = REPO / ".tools" / "ccusage" / "node_modules" / ".bin" / "ccusage"
@@ -62,3 +65,34 @@ def daily_by_model(report: dict) -> dict[tuple[str, str], dict[str, int]]:
             out[(date, mb["modelName"])] = {k: int(mb[k]) for k in
                                             ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")}
     return out
+
+
+def ccusage_marginal_cost_usd(
+    table: PriceTable, model: str, tokens: TokenCounts, *, speed: str | None = None
+) -> Decimal | None:
+    """ccusage's per-request formula (CCU ``cost.rs``), for explaining differences only.
+
+    Each bucket is tiered on its own: ``min(n, 200K) × base + max(n − 200K, 0) × premium``; no geo
+    multiplier, no web search. Not linear in tokens: call it per request, never on summed groups.
+    """
+    if is_synthetic(model):
+        return Decimal(0)
+    price = table.price_for(model)
+    if price is None:
+        return None
+    tier = price.long_context
+    total = Decimal(0)
+    for count, name in (
+        (tokens.input_tokens, "input"),
+        (tokens.output_tokens, "output"),
+        (tokens.cache_write_5m, "cache_write_5m"),
+        (tokens.cache_write_1h, "cache_write_1h"),
+        (tokens.cache_read, "cache_read"),
+    ):
+        base_rate: Decimal = getattr(price, name)
+        if tier is None or count <= tier.threshold:
+            total += count * base_rate
+        else:
+            total += tier.threshold * base_rate + (count - tier.threshold) * getattr(tier, name)
+    cost = total.scaleb(-6)  # rates are per million tokens
+    return cost * price.fast_multiplier if speed == "fast" else cost

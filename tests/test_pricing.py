@@ -14,7 +14,6 @@ from store.pricing import (
     PriceTable,
     TokenCounts,
     build_table,
-    ccusage_marginal_cost_usd,
     cost_usd,
     is_long_context,
     is_synthetic,
@@ -22,6 +21,7 @@ from store.pricing import (
     normalize_model_id,
 )
 from store.pricing.cost import BUNDLED_TABLE
+from tests.ccusage_tool import ccusage_marginal_cost_usd
 
 D = Decimal
 SNAPSHOT = (

@@ -6,8 +6,8 @@ all history. Everything is ``Decimal`` (prices are decimal strings in the JSON) 
 Long context: Anthropic bills a whole request at the premium rates once its prompt (input + cache writes
 + cache reads) exceeds 200K tokens, for models that have a premium tier (Sonnet 4/4.5 1M beta; 4.6+ models
 have flat 1M pricing). ccusage instead tiers every token bucket separately and marginally
-(first 200K of each bucket at base rate, the rest at premium); ``ccusage_marginal_cost_usd`` reproduces
-that only to explain differences.
+(first 200K of each bucket at base rate, the rest at premium); ``tests/ccusage_tool.py`` reproduces
+that formula to pin down the difference.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ __all__ = [
     "ModelPrice",
     "PriceTable",
     "TokenCounts",
-    "ccusage_marginal_cost_usd",
     "cost_usd",
     "is_long_context",
     "is_synthetic",
@@ -274,34 +273,3 @@ def cost_usd(
 def micros(amount: Decimal) -> int:
     """Integer micro-dollars, rounded half-even (for integer storage/summing of displayed costs)."""
     return int(amount.scaleb(6).quantize(_ONE, rounding=ROUND_HALF_EVEN))
-
-
-def ccusage_marginal_cost_usd(
-    table: PriceTable, model: str, tokens: TokenCounts, *, speed: str | None = None
-) -> Decimal | None:
-    """ccusage's per-request formula (CCU ``cost.rs``), for explaining differences only.
-
-    Each bucket is tiered on its own: ``min(n, 200K) × base + max(n − 200K, 0) × premium``; no geo
-    multiplier, no web search. Not linear in tokens: call it per request, never on summed groups.
-    """
-    if is_synthetic(model):
-        return _ZERO
-    price = table.price_for(model)
-    if price is None:
-        return None
-    tier = price.long_context
-    total = _ZERO
-    for count, name in (
-        (tokens.input_tokens, "input"),
-        (tokens.output_tokens, "output"),
-        (tokens.cache_write_5m, "cache_write_5m"),
-        (tokens.cache_write_1h, "cache_write_1h"),
-        (tokens.cache_read, "cache_read"),
-    ):
-        base_rate: Decimal = getattr(price, name)
-        if tier is None or count <= tier.threshold:
-            total += count * base_rate
-        else:
-            total += tier.threshold * base_rate + (count - tier.threshold) * getattr(tier, name)
-    cost = total.scaleb(_MTOK_SHIFT)
-    return cost * price.fast_multiplier if speed == "fast" else cost
