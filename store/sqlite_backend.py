@@ -13,7 +13,7 @@ from pathlib import Path
 
 from peewee import SqliteDatabase
 
-from store.ingest.parse import (
+from store.ingest.rows import (
     COMPACTION_COLUMNS,
     MESSAGE_COLUMNS,
     RAW_COLUMNS,

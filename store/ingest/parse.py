@@ -1,32 +1,27 @@
 """Turn transcript lines into row tuples for the archive.
 
-Runs in worker processes, so it only builds plain tuples and dicts; all deduplication that needs
-global knowledge happens in SQL when the rows are written (see ``store/sqlite_backend.py``). Within
-one chunk the split lines of one API response are merged already, which cuts the rows written 2-4x.
+Runs in worker processes, so it only builds plain tuples (shapes in ``store/ingest/rows.py``); all
+deduplication that needs global knowledge happens in SQL when the rows are written. Within one chunk the
+split lines of one API response are merged already, which cuts the rows written 2-4x.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import orjson
 
 from store.ingest.discover import FileContext
+from store.ingest.rows import ParsedChunk, SessionFacts, merge_request_rows, request_key_for
 
 RESULT_TEXT_LIMIT = 16_384
 ERROR_TEXT_LIMIT = 2_048
 INPUT_JSON_LIMIT = 65_536
 FIRST_PROMPT_LIMIT = 500
 
-# Entry types we model; anything else is kept verbatim as a raw entry.
-METADATA_TYPES_KEPT_RAW = frozenset(
-    {"queue-operation", "last-prompt", "permission-mode", "pr-link", "agent-name", "agent-setting",
-     "bridge-session", "worktree-state", "mode", "tag"}
-)
 _FILE_HISTORY_PREFIX = b'{"type":"file-history-snapshot"'
 _TYPE_MARK = b'"type":"'
 _AGENT_LINK_RE = re.compile(rb'"agentId":"([^"]+)"')
@@ -36,66 +31,8 @@ _FILE_TOOLS_PATH_KEYS = ("file_path", "notebook_path", "path")
 _REJECTION_MARKERS = ("User rejected tool use", "doesn't want to proceed with this tool use")
 _INTERRUPT_MARKER = "[Request interrupted by user"
 
-# Column order of every tuple kind; the writer's SQL uses the same order.
-MESSAGE_COLUMNS = ("uuid", "parent_uuid", "session_id", "type", "subtype", "role", "ts_ms", "is_sidechain",
-                   "is_meta", "agent_id", "request_key", "model", "text", "thinking", "source_file_id")
-REQUEST_COLUMNS = ("request_key", "message_id", "request_id", "session_id", "agent_id", "uuid", "model", "ts_ms",
-                   "input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
-                   "web_search_requests", "web_fetch_requests", "speed", "service_tier", "inference_geo",
-                   "is_sidechain", "is_compaction", "is_api_error", "recorded_cost_usd", "version")
-TOOL_CALL_COLUMNS = ("tool_use_id", "session_id", "agent_id", "message_uuid", "request_key", "name", "mcp_server",
-                     "skill", "file_path", "input_json", "call_ts_ms", "is_sidechain")
-TOOL_RESULT_COLUMNS = ("tool_use_id", "session_id", "result_ts_ms", "status", "error_text", "result_text")
-SUBAGENT_COLUMNS = ("agent_id", "session_id", "kind", "agent_type", "description", "parent_tool_use_id",
-                    "first_ts_ms", "last_ts_ms", "file")
-COMPACTION_COLUMNS = ("uuid", "session_id", "ts_ms", "kind", "trigger", "pre_tokens", "post_tokens", "duration_ms",
-                      "logical_parent_uuid")
-SUMMARY_COLUMNS = ("leaf_uuid", "summary", "project_dir")
-RAW_COLUMNS = ("line_hash", "type", "session_id", "ts_ms", "json")
-
-# Request tuple indexes used when merging split lines.
-_R_TS, _R_IN, _R_OUT, _R_CW5, _R_CW1, _R_CR = 7, 8, 9, 10, 11, 12
 _MAX_TS_MS = 253_402_300_800_000  # year 10000
 _MAX_COUNT = 1 << 53  # no real token count comes near; larger numbers would overflow SQLite's integers
-
-
-@dataclass(slots=True)
-class SessionFacts:
-    """What one chunk learned about a session; merged in SQL with what the archive knows."""
-
-    first_ts_ms: int | None = None
-    last_ts_ms: int | None = None
-    cwd: str | None = None
-    cwd_ts_ms: int | None = None
-    git_branch: str | None = None
-    version: str | None = None
-    slug: str | None = None
-    custom_title: str | None = None
-    ai_title: str | None = None
-    first_prompt: str | None = None
-    first_prompt_ts_ms: int | None = None
-    project_dir: str | None = None
-
-
-@dataclass(slots=True)
-class ParsedChunk:
-    """Rows parsed from the complete lines of one byte range of one file."""
-
-    path: str
-    start_offset: int
-    end_offset: int
-    lines: int = 0
-    malformed: int = 0
-    first_malformed: str | None = None
-    messages: list[tuple] = field(default_factory=list)
-    requests: dict[str, tuple] = field(default_factory=dict)
-    tool_calls: dict[str, tuple] = field(default_factory=dict)
-    tool_results: dict[str, tuple] = field(default_factory=dict)
-    subagents: dict[str, tuple] = field(default_factory=dict)
-    compactions: list[tuple] = field(default_factory=list)
-    summaries: list[tuple] = field(default_factory=list)
-    raw: list[tuple] = field(default_factory=list)
-    sessions: dict[str, SessionFacts] = field(default_factory=dict)
 
 
 def parse_timestamp_ms(value: Any) -> int | None:
@@ -150,17 +87,6 @@ def _is_human_prompt(content: Any) -> bool:
     stripped = text.lstrip()
     return not (stripped.startswith(("<command-", "<local-command", "<bash-", "<task-notification", "Caveat:"))
                 or stripped.startswith(_INTERRUPT_MARKER))
-
-
-def request_key_for(message_id: Any, request_id: Any, uuid: Any, line: bytes) -> str:
-    """Dedup key: ``message.id:requestId``, else ``message.id``, else the line's uuid, else its hash."""
-    if isinstance(message_id, str) and message_id:
-        if isinstance(request_id, str) and request_id:
-            return f"{message_id}:{request_id}"
-        return message_id
-    if isinstance(uuid, str) and uuid:
-        return f"uuid:{uuid}"
-    return "line:" + hashlib.blake2b(line, digest_size=16).hexdigest()
 
 
 class ChunkParser:
@@ -234,19 +160,19 @@ class ChunkParser:
 
     def _subagent(self, agent_id: str, session_id: str | None, ts: int | None, agent_type: Any = None,
                   description: Any = None, parent_tool: Any = None, kind: str | None = None) -> None:
-        old = self.out.subagents.get(agent_id)
-        row = (
-            agent_id,
-            session_id or (old[1] if old else None),
-            kind or (old[2] if old else self._agent_kind(agent_id)),
-            agent_type if isinstance(agent_type, str) else (old[3] if old else None),
-            description if isinstance(description, str) else (old[4] if old else None),
-            parent_tool if isinstance(parent_tool, str) else (old[5] if old else None),
-            min(x for x in (ts, old[6] if old else None) if x is not None) if (ts or (old and old[6])) else None,
-            max(x for x in (ts, old[7] if old else None) if x is not None) if (ts or (old and old[7])) else None,
-            self.ctx.path if self.ctx.kind in ("agent", "meta") else (old[8] if old else None),
+        """Merge what this line says about an agent into the chunk's row (string fields: first known wins)."""
+        old = self.out.subagents.get(agent_id) or (agent_id, None, self._agent_kind(agent_id), None, None, None,
+                                                   None, None, None)
+        times = [t for t in (ts, old[6], old[7]) if t is not None]
+
+        def text(value: Any, previous: str | None) -> str | None:
+            return value if isinstance(value, str) else previous
+
+        self.out.subagents[agent_id] = (
+            agent_id, session_id or old[1], kind or old[2], text(agent_type, old[3]), text(description, old[4]),
+            text(parent_tool, old[5]), min(times, default=None), max(times, default=None),
+            self.ctx.path if self.ctx.kind in ("agent", "meta") else old[8],
         )
-        self.out.subagents[agent_id] = row
 
     def _progress(self, line: bytes) -> None:
         """Progress lines are never parsed fully: their embedded usage must not count (format §8)."""
@@ -499,18 +425,3 @@ class ChunkParser:
             opt_int(meta.get("preTokens")), post, opt_int(meta.get("durationMs")),
             e.get("logicalParentUuid") if isinstance(e.get("logicalParentUuid"), str) else None,
         ))
-
-
-def merge_request_rows(old: tuple, new: tuple) -> tuple:
-    """Keep the copy with the larger usage (output first, then total), timestamp included; ties keep the earlier.
-
-    Taking the winning line's time is ccusage's rule too, so a response streamed across midnight lands on the
-    same day in both tools.
-    """
-    def rank(r: tuple) -> tuple[int, int]:
-        return r[_R_OUT], r[_R_IN] + r[_R_OUT] + r[_R_CW5] + r[_R_CW1] + r[_R_CR]
-
-    new_rank, old_rank = rank(new), rank(old)
-    if new_rank > old_rank or (new_rank == old_rank and new[_R_TS] < old[_R_TS]):
-        return new
-    return old

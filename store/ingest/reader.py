@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import orjson
 
 from store.ingest.discover import FileContext
-from store.ingest.parse import ChunkParser, ParsedChunk
+from store.ingest.parse import ChunkParser
+from store.ingest.rows import ParsedChunk
 
 READ_BLOCK = 1 << 20
 NO_PROGRESS = -1  # end_offset of a range that found no line of its own: the committed offset must not move

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from peewee import SqliteDatabase
 
 from store.ingest.discover import FileContext, iter_transcript_files
-from store.ingest.parse import ParsedChunk
 from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range
+from store.ingest.rows import ParsedChunk
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
