@@ -100,6 +100,7 @@ def test_daily_tokens_per_model_match_ccusage(tree: str, tmp_path: Path, ccusage
     root = build_tree(tree, tmp_path / "root", claude_serialization=True)
     theirs = daily_by_model(run_ccusage(root, "daily"))
     ours = _ours(root, tmp_path / "a.db")
+    assert ours, "the tree must hold priced usage, or the comparison proves nothing"
     explained = _add(ours, _progress_only_usage(root))
     assert explained == theirs
 
@@ -112,7 +113,8 @@ def test_all_trees_together_match_ccusage(tmp_path: Path, ccusage_available: Non
     theirs = daily_by_model(run_ccusage(root, "daily"))
     ours = _ours(root, tmp_path / "a.db")
     assert _add(ours, _progress_only_usage(root)) == theirs
-    assert sum(r["cacheReadTokens"] for r in ours.values()) > 50_000_000 / 1000  # the trees really hold data
+    # 58 (day, model) rows when every tree is present (counted on the samples with ccusage 20.0.24)
+    assert len(theirs) == 58
 
 
 def test_ccusage_skips_what_we_count_in_raw_fixtures(tmp_path: Path, ccusage_available: None) -> None:
