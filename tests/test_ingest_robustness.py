@@ -170,6 +170,13 @@ def spotter_clean(spotter: dict[str, bytes], tmp_path_factory: pytest.TempPathFa
 
 # -- 1. half-written last line ----------------------------------------------------------------------------
 
+def _fresh_request(lines: list[bytes]) -> tuple[int, dict, str]:
+    """A fresh request's line: its index, its entry and its request key."""
+    idx = _fresh_request_line(lines)
+    target = orjson.loads(lines[idx])
+    return idx, target, f"{target['message']['id']}:{target['requestId']}"
+
+
 def _fresh_request_line(lines: list[bytes]) -> int:
     """Index of an assistant line (after the middle) whose API response appears on no earlier line."""
     seen: set[str] = set()
@@ -189,9 +196,7 @@ def test_half_written_last_line_is_read_once_complete(spotter: dict[str, bytes],
     rel = f"{PROJECT}/tool_heavy.jsonl"
     data = spotter[rel]
     lines = data.splitlines(keepends=True)
-    idx = _fresh_request_line(lines)
-    target = orjson.loads(lines[idx])
-    key = f"{target['message']['id']}:{target['requestId']}"
+    idx, target, key = _fresh_request(lines)
     head, line, tail = b"".join(lines[:idx]), lines[idx], b"".join(lines[idx + 1 :])
     cut1, cut2 = len(line) // 3, 2 * len(line) // 3
 
@@ -229,9 +234,7 @@ def test_complete_last_line_without_newline_counts_once(spotter: dict[str, bytes
     rel = f"{PROJECT}/tool_heavy.jsonl"
     data = spotter[rel]
     lines = data.splitlines(keepends=True)
-    idx = _fresh_request_line(lines)
-    target = orjson.loads(lines[idx])
-    key = f"{target['message']['id']}:{target['requestId']}"
+    idx, _, key = _fresh_request(lines)
     expected = clean_snapshot(tmp_path / "clean", {rel: data})
     root = write_tree(tmp_path / "live", {rel: b"".join(lines[:idx]) + lines[idx].rstrip(b"\n")})
     path = str(root / "projects" / rel)
