@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 REPORT_KINDS = ("daily", "weekly", "monthly", "session", "blocks")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"devhelion: {message}", err=True)
     sys.exit(2)
 
@@ -35,7 +35,6 @@ def _open(extra_roots: list[str] | None = None) -> Archive:
         return open_default(extra_roots)
     except (ArchiveError, ConfigError) as exc:
         _fail(str(exc))
-        raise  # unreachable; keeps type checkers happy
 
 
 def _refresh(archive: Archive, show_progress: bool) -> IngestStats:
@@ -62,7 +61,6 @@ def _refresh(archive: Archive, show_progress: bool) -> IngestStats:
         return archive.refresh(progress=progress)
     except ArchiveError as exc:
         _fail(str(exc))
-        raise
     finally:
         if "p" in bar:
             bar["p"].stop()
@@ -80,9 +78,7 @@ def _console(stderr: bool = False) -> Any:
 def cli(ctx: click.Context) -> None:
     """Devhelion: a lasting archive of your Claude Code transcripts, with exact token and cost figures."""
     if ctx.invoked_subcommand is None:
-        ctx.invoke(report, kind="daily", as_json=False, since=None, until=None, timezone=None, project=None,
-                   breakdown=False, no_ingest=False, start_of_week=None, token_limit=None, active=False,
-                   recent=True)
+        ctx.invoke(report, kind="daily")  # click fills in the other defaults
 
 
 @cli.command()
@@ -149,7 +145,6 @@ def report(kind: str, as_json: bool, since: str | None, until: str | None, timez
                               start_of_week=first_day)
         except ValueError as exc:
             _fail(str(exc))
-            return
         if not no_ingest:
             _refresh(archive, show_progress=not as_json and sys.stderr.isatty())
         meta = {"timezone": getattr(tz, "key", str(tz)), "priceTable": archive.prices.version}
