@@ -35,6 +35,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+try:
+    from bench.loggen_text import IDENTS, NOUNS, WORDS, pools
+except ImportError:  # run as a script (`python bench/loggen.py`): bench/ itself is on sys.path
+    from loggen_text import IDENTS, NOUNS, WORDS, pools  # type: ignore[no-redef]
+
 GENERATOR_VERSION = 1
 #: Last instant covered by generated data: fixed so that output never depends on "now".
 END = datetime(2026, 4, 15, tzinfo=UTC)
@@ -59,120 +64,6 @@ _ERA_WEIGHTS = [("1.0", 0.08), ("2.0", 0.14), ("2.1", 0.78)]
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _B62_FIX = bytes.maketrans(b"+/", b"xK")
-_WORDS = [
-    "the", "a", "to", "of", "and", "in", "is", "for", "that", "this", "with", "we", "it", "on", "be",
-    "should", "test", "file", "function", "module", "parser", "config", "value", "error", "return",
-    "update", "check", "data", "session", "token", "cache", "usage", "model", "request", "response",
-    "line", "import", "class", "method", "field", "index", "query", "table", "row", "column", "schema",
-    "render", "view", "state", "event", "handler", "async", "await", "client", "server", "path",
-    "branch", "commit", "merge", "build", "run", "install", "dependency", "version", "fix", "bug",
-    "refactor", "rename", "move", "extract", "helper", "util", "type", "hint", "docstring", "lint",
-    "format", "coverage", "assert", "fixture", "mock", "patch", "expected", "actual", "result",
-    "output", "input", "stream", "buffer", "chunk", "batch", "offset", "limit", "cursor", "transaction",
-    "commit", "rollback", "migration", "sqlite", "database", "ingest", "dedup", "message", "subagent",
-    "compaction", "project",
-]
-_IDENTS = [
-    "load", "save", "parse", "render", "fetch", "compute", "merge", "split", "flush", "apply",
-    "resolve", "validate", "encode", "decode", "normalize", "collect", "emit", "register", "dispatch",
-    "build",
-]
-_NOUNS = [
-    "session", "entry", "usage", "record", "report", "cache", "index", "config", "project", "agent",
-    "tool", "file", "line",
-]
-
-
-def _mk_prose(rng: random.Random, n_chars: int) -> str:
-    """Pseudo-English pool; responses are slices of it (slicing is far cheaper than generating)."""
-    out: list[str] = []
-    size = 0
-    while size < n_chars:
-        k = rng.randint(6, 22)
-        s = " ".join(rng.choice(_WORDS) for _ in range(k))
-        s = s[0].upper() + s[1:] + rng.choice([". ", ". ", ".\n\n", ": ", "? "])
-        if rng.random() < 0.05:
-            s += f"\n\n```python\n{rng.choice(_IDENTS)}_{rng.choice(_NOUNS)}(x)\n```\n\n"
-        out.append(s)
-        size += len(s)
-    return "".join(out)
-
-
-def _mk_code_file(rng: random.Random, n_lines: int) -> list[str]:
-    lines = ['"""Module docstring."""', "", "from __future__ import annotations", "", "import os", ""]
-    while len(lines) < n_lines:
-        fn = f"{rng.choice(_IDENTS)}_{rng.choice(_NOUNS)}"
-        lines.append(f"def {fn}(self, {rng.choice(_NOUNS)}: dict[str, int], limit: int = 100) -> list[str]:")
-        lines.append(f'    """{" ".join(rng.choice(_WORDS) for _ in range(rng.randint(4, 12)))}."""')
-        for _ in range(rng.randint(2, 14)):
-            ind = "    " * rng.randint(1, 3)
-            a, b = rng.choice(_NOUNS), rng.choice(_IDENTS)
-            lines.append(
-                rng.choice(
-                    [
-                        f"{ind}{a} = self.{b}({a}, limit=limit)",
-                        f"{ind}if not {a}:",
-                        f"{ind}    return []",
-                        f"{ind}for {a} in {b}_{a}s({rng.choice(_NOUNS)}):",
-                        f"{ind}# {' '.join(rng.choice(_WORDS) for _ in range(rng.randint(3, 9)))}",
-                        f"{ind}result.append(f\"{{{a}}}: {{{b}}}\")",
-                        f"{ind}raise ValueError(\"{b} {a} failed\")",
-                    ]
-                )
-            )
-        lines.append("")
-    return lines[:n_lines]
-
-
-class _Pools:
-    """Content pools built once (fixed seed) so that every tree shares cheap, realistic text."""
-
-    def __init__(self) -> None:
-        rng = random.Random(0xC0FFEE)
-        self.prose = _mk_prose(rng, 400_000)
-        self.b64 = base64.b64encode(rng.randbytes(45_000)).decode()
-        self.files: list[tuple[str, list[str], list[str]]] = []
-        for i in range(40):
-            raw = _mk_code_file(rng, rng.randint(20, 220))
-            numbered = [f"{n + 1:>6}\u2192{s}" for n, s in enumerate(raw)]
-            rel = f"src/{rng.choice(_NOUNS)}/{rng.choice(_IDENTS)}_{rng.choice(_NOUNS)}_{i}.py"
-            self.files.append((rel, raw, numbered))
-        self.bash_lines = []
-        for _ in range(4000):
-            r = rng.random()
-            mod = f"tests/test_{rng.choice(_NOUNS)}.py::test_{rng.choice(_IDENTS)}_{rng.choice(_NOUNS)}"
-            if r < 0.6:
-                self.bash_lines.append(f"{mod} {'PASSED' if rng.random() < 0.93 else 'FAILED'}")
-            elif r < 0.8:
-                self.bash_lines.append(f"src/{rng.choice(_NOUNS)}/{rng.choice(_IDENTS)}.py:{rng.randint(1, 900)}:"
-                                       f"{rng.randint(1, 80)}: E501 line too long")
-            else:
-                self.bash_lines.append(" ".join(rng.choice(_WORDS) for _ in range(rng.randint(3, 14))))
-
-    def text(self, rng: random.Random, n: int) -> str:
-        n = min(n, len(self.prose) - 1)
-        s = int(rng.random() * (len(self.prose) - n))
-        return self.prose[s : s + n]
-
-    def sig(self, rng: random.Random, n: int) -> str:
-        s = int(rng.random() * (len(self.b64) - n))
-        return self.b64[s : s + n]
-
-    def bash(self, rng: random.Random, n_lines: int) -> str:
-        s = int(rng.random() * (len(self.bash_lines) - n_lines))
-        return "\n".join(self.bash_lines[s : s + n_lines])
-
-
-_POOLS: _Pools | None = None
-
-
-def _pools() -> _Pools:
-    global _POOLS
-    if _POOLS is None:
-        _POOLS = _Pools()
-    return _POOLS
-
-
 _TS_CACHE: dict[int, str] = {}
 
 
@@ -251,7 +142,7 @@ class _Gen:
         self.target = target_bytes
         self.rng = random.Random(seed)
         self.seed = seed
-        self.p = _pools()
+        self.p = pools()
         self.ledger = _Ledger()
         self.t = _START_MS
         self.bytes = 0
@@ -522,7 +413,7 @@ class _Gen:
             st["content"] = content
             return {"file_path": path, "content": content}, st
         if name == "Grep":
-            return {"pattern": rng.choice(_IDENTS) + "_" + rng.choice(_NOUNS), "path": cwd,
+            return {"pattern": rng.choice(IDENTS) + "_" + rng.choice(NOUNS), "path": cwd,
                     "output_mode": rng.choice(["files_with_matches", "content"])}, st
         if name == "Glob":
             return {"pattern": "**/*.py", "path": f"{cwd}/src"}, st
@@ -543,7 +434,7 @@ class _Gen:
         if name == "Workflow":
             return {"script": "review", "args": {"areas": ["loader", "parser"]}}, st
         if name == "WebFetch":
-            return {"url": f"https://docs.example.com/{rng.choice(_NOUNS)}", "prompt": p.text(rng, 80)}, st
+            return {"url": f"https://docs.example.com/{rng.choice(NOUNS)}", "prompt": p.text(rng, 80)}, st
         if name == "WebSearch":
             return {"query": p.text(rng, 40).strip()}, st
         return {"owner": "acme", "repo": "app", "issue_number": self.ri(1, 999)}, st
@@ -883,7 +774,7 @@ class _Gen:
         env: dict = {"parentUuid": None, "isSidechain": False, "userType": "external", "cwd": proj.cwd,
                      "sessionId": sid, "version": version, "gitBranch": rng.choice(proj.branches)}
         if vt >= (2, 1, 17):
-            env["slug"] = "-".join(rng.choice(_WORDS) for _ in range(3))
+            env["slug"] = "-".join(rng.choice(WORDS) for _ in range(3))
         if vt >= (2, 1, 89):
             env["entrypoint"] = "cli"
         model = rng.choices([MODEL_OPUS, MODEL_SONNET, MODEL_HAIKU], [0.6, 0.33, 0.07])[0]
@@ -1071,7 +962,7 @@ class _Project:
         rng = g.rng
         base = _PROJECT_DIRS[i % len(_PROJECT_DIRS)]
         cwd = base if i < len(_PROJECT_DIRS) else f"{base}-{i}"
-        branches = ["main", "main", f"feature/{rng.choice(_NOUNS)}-{i}", "HEAD"] if i % 5 else [""]
+        branches = ["main", "main", f"feature/{rng.choice(NOUNS)}-{i}", "HEAD"] if i % 5 else [""]
         return cls(cwd=cwd, dir=g.projects_dir / encode_cwd(cwd), tz=ZoneInfo(_TZS[i % len(_TZS)]),
                    branches=branches, hooks=rng.random() < 0.85)
 
