@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -14,16 +11,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from store.db import open_archive
+from store.ingest.runner import run_ingest
+from store.pricing import PriceTable
+from store.reports.block_entries import block_entries
 from store.reports.blocks import (
     BlockEntry,
     block_to_ccusage_json,
     blocks_to_ccusage_json,
     identify_blocks,
 )
+from store.reports.usage import Filters
+from tests.ccusage_tool import find_ccusage, run_ccusage
+from tests.samples import build_tree
 
-REPO = Path(__file__).resolve().parents[1]
-CCUSAGE = REPO / ".tools" / "ccusage" / "node_modules" / ".bin" / "ccusage"
-SAMPLES = Path("/work/shared/samples/claude-logs")
 FAR_FUTURE = 10**13  # nothing is active
 MODEL = "claude-sonnet-4-5-20250929"
 
@@ -250,70 +251,37 @@ def test_filters_recent_active_since_order() -> None:
 # --- parity with the real ccusage on marot-spotter -------------------------------------------
 
 
-def _load_entries(root: Path) -> list[BlockEntry]:
-    """Minimal transcript reader for this test: assistant usage lines, deduplicated by
-    message.id + requestId keeping the largest token total (ccusage's rule)."""
-    best: dict[tuple[str, str | None], tuple[int, BlockEntry]] = {}
-    for path in sorted(root.rglob("*.jsonl")):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if '"usage":{' not in line:
-                continue
-            obj = json.loads(line)
-            msg = obj.get("message") or {}
-            usage = msg.get("usage") or {}
-            if not msg.get("id") or not msg.get("model") or not obj.get("timestamp"):
-                continue
-            e = BlockEntry(
-                ts_ms=ms(obj["timestamp"]),
-                model=msg["model"],
-                input_tokens=usage.get("input_tokens") or 0,
-                output_tokens=usage.get("output_tokens") or 0,
-                cache_creation_tokens=usage.get("cache_creation_input_tokens") or 0,
-                cache_read_tokens=usage.get("cache_read_input_tokens") or 0,
-                cost_usd=None,
-            )
-            total = e.input_tokens + e.output_tokens + e.cache_creation_tokens + e.cache_read_tokens
-            key = (msg["id"], obj.get("requestId"))
-            if key not in best or total > best[key][0]:
-                best[key] = (total, e)
-    return sorted((e for _, e in best.values()), key=lambda e: e.ts_ms)
-
-
-def _ccusage(config_dir: Path, *args: str) -> dict:
-    env = {**os.environ, "CLAUDE_CONFIG_DIR": str(config_dir), "NO_COLOR": "1"}
-    proc = subprocess.run(
-        [str(CCUSAGE), "blocks", "--json", "--offline", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return json.loads(proc.stdout)
+def _our_blocks(root: Path, db_path: Path, now: int) -> list:
+    """Blocks from the real pipeline: ingest into an archive, then the report's own entry query."""
+    db = open_archive(db_path)
+    try:
+        run_ingest(db, [root])
+        entries, _ = block_entries(db, Filters(tz=ZoneInfo("UTC")), PriceTable.bundled())
+    finally:
+        db.close()
+    return identify_blocks(entries, now)
 
 
 @pytest.mark.ccusage
-@pytest.mark.skipif(not CCUSAGE.exists(), reason=f"ccusage binary not installed at {CCUSAGE}")
-@pytest.mark.skipif(not (SAMPLES / "marot-spotter").is_dir(), reason="marot-spotter samples missing")
 def test_parity_with_ccusage_blocks(tmp_path: Path) -> None:
-    if shutil.which("node") is None:
-        pytest.skip("Node.js (needed by the ccusage launcher) not found")
-    shutil.copytree(SAMPLES / "marot-spotter", tmp_path / "projects" / "marot-spotter")
+    if find_ccusage() is None:
+        pytest.skip("ccusage is not installed (scripts/install-ccusage installs it)")
+    root = build_tree("spotter", tmp_path / "root")
     now = int(time.time() * 1000)
-    ours = identify_blocks(_load_entries(tmp_path / "projects"), now)
+    ours = _our_blocks(root, tmp_path / "a.db", now)
     strip = ("costUSD", "burnRate", "projection")  # cost is the pricing module's job
 
     def comparable(blocks: list[dict]) -> list[dict]:
         return [{k: v for k, v in b.items() if k not in strip} for b in blocks]
 
-    ref = _ccusage(tmp_path, "--timezone", "UTC")["blocks"]
+    ref = run_ccusage(root, "blocks")["blocks"]
     assert len(ref) == 3 and any(b["isGap"] for b in ref)
     assert comparable(blocks_to_ccusage_json(ours, now)["blocks"]) == comparable(ref)
 
     # --since filters on the block start's local date in --timezone
-    ref_tokyo = _ccusage(tmp_path, "--timezone", "Asia/Tokyo", "--since", "20260211")["blocks"]
+    ref_tokyo = run_ccusage(root, "blocks", "--since", "20260211", timezone="Asia/Tokyo")["blocks"]
     mine = blocks_to_ccusage_json(ours, now, since=date(2026, 2, 11), tz=ZoneInfo("Asia/Tokyo"))
     assert comparable(mine["blocks"]) == comparable(ref_tokyo)
-    ref_utc = _ccusage(tmp_path, "--timezone", "UTC", "--since", "20260211")["blocks"]
+    ref_utc = run_ccusage(root, "blocks", "--since", "20260211")["blocks"]
     mine = blocks_to_ccusage_json(ours, now, since=date(2026, 2, 11), tz=ZoneInfo("UTC"))
     assert [b["id"] for b in mine["blocks"]] == [b["id"] for b in ref_utc]
