@@ -208,7 +208,9 @@ def _fmt_cost(value: float) -> str:
 def _period_table(kind: str, data: dict, breakdown: bool) -> None:
     from rich.table import Table
 
-    field = {"daily": "date", "weekly": "week", "monthly": "month"}[kind]
+    from store.reports.ccusage_json import PERIOD_FIELD
+
+    field = PERIOD_FIELD[kind]
     table = Table(title=f"Claude Code usage, {kind} ({data['timezone']})", show_footer=True)
     totals = data["totals"]
     table.add_column(field.capitalize(), footer="Total")

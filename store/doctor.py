@@ -60,7 +60,7 @@ def run_doctor(archive: Archive) -> DoctorReport:
         projects = projects_dir(root)
         rr = RootReport(path=str(root), exists=projects.is_dir())
         if rr.exists:
-            prefix = str(root)
+            prefix = str(projects).rstrip(os.sep) + os.sep  # by path component: not /a/root2 for /a/root
             rr.files, rr.lines, rr.malformed_lines = db.execute_sql(
                 "SELECT count(*), coalesce(sum(lines), 0), coalesce(sum(malformed_lines), 0) FROM source_file "
                 "WHERE substr(path, 1, ?) = ? AND missing = 0", (len(prefix), prefix)

@@ -180,3 +180,15 @@ def test_doctor_reports_unpriced_models_and_retention_risk(tmp_path: Path) -> No
     (root / "settings.json").write_text('{"cleanupPeriodDays": 99999}')
     text = " ".join(_cli(["doctor"], tmp_path / "home", root).stdout.split())
     assert "99999 days (cleanupPeriodDays" in text
+
+
+def test_doctor_counts_files_per_root_by_path_component(tmp_path: Path) -> None:
+    """A root named like another root's prefix (``claude`` / ``claude2``) gets only its own files."""
+    first, second = tmp_path / "claude", tmp_path / "claude2"
+    _write(first, "p/s1.jsonl", [_request("2026-05-01T10:00:00.000Z", rid="1")])
+    _write(second, "p/s2.jsonl", [_request("2026-05-01T10:00:00.000Z", rid="2", session="s2")])
+    _write(second, "p/s3.jsonl", [_request("2026-05-01T10:00:00.000Z", rid="3", session="s3")])
+    env_roots = f"{first},{second}"
+    out = _cli(["doctor", "--json"], tmp_path / "home", Path(env_roots))
+    roots = {r["path"]: r["files"] for r in orjson.loads(out.stdout)["roots"]}
+    assert roots == {str(first): 1, str(second): 2}
