@@ -22,9 +22,9 @@ class FileContext:
     is_workflow: bool = False
 
 
-def classify(path: Path, projects: Path) -> FileContext | None:
-    """Classify one file below ``projects/``; ``None`` for files we do not read."""
-    name = path.name
+def classify(path: str, projects: str) -> FileContext | None:
+    """Classify one file below ``projects/`` (plain string work: this runs for every file on every refresh)."""
+    name = path.rsplit(os.sep, 1)[-1]
     if name.endswith(".meta.json"):
         kind = "meta"
         stem = name[: -len(".meta.json")]
@@ -33,17 +33,16 @@ def classify(path: Path, projects: Path) -> FileContext | None:
         stem = name[: -len(".jsonl")]
     else:
         return None
-    try:
-        parts = path.relative_to(projects).parts
-    except ValueError:
-        parts = (path.name,)
-    project_dir = parts[0] if len(parts) > 1 else None
+    prefix = projects.rstrip(os.sep) + os.sep
+    parts = path[len(prefix):].split(os.sep) if path.startswith(prefix) else [name]
+    folders = parts[:-1]
+    project_dir = parts[0] if folders else None
     agent_hint = stem[len("agent-") :] if stem.startswith("agent-") else None
     session_hint: str | None = None
-    is_workflow = "workflows" in parts[:-1]
-    if "subagents" in parts[:-1]:
-        idx = parts.index("subagents")
-        session_hint = parts[idx - 1] if idx >= 1 else None
+    is_workflow = "workflows" in folders
+    if "subagents" in folders:
+        idx = folders.index("subagents")
+        session_hint = folders[idx - 1] if idx >= 1 else None
         if kind != "meta":
             kind = "agent" if agent_hint else "other"
     elif kind != "meta":
@@ -54,17 +53,22 @@ def classify(path: Path, projects: Path) -> FileContext | None:
             session_hint = stem
     if kind == "meta" and agent_hint is None:
         return None
-    return FileContext(str(path), kind, project_dir, session_hint, agent_hint, is_workflow)
+    return FileContext(path, kind, project_dir, session_hint, agent_hint, is_workflow)
 
 
-def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[FileContext, os.stat_result]]:
-    """Walk each root's ``projects/`` recursively with ``os.scandir`` (cheap: no extra stat calls)."""
+def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[str, str, os.stat_result]]:
+    """Walk each root's ``projects/`` recursively with ``os.scandir``: ``(path, projects dir, stat)``.
+
+    Strings only, one stat per file and no classification: a refresh stats thousands of unchanged files and
+    only classifies the new or changed ones (:func:`classify`).
+    """
     seen: set[str] = set()
     for root in roots:
         projects = projects_dir(root)
         if not projects.is_dir():
             continue
-        stack = [projects]
+        top = str(projects)
+        stack = [top]
         while stack:
             folder = stack.pop()
             try:
@@ -74,14 +78,13 @@ def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[FileContext, os.s
             for entry in entries:
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        stack.append(Path(entry.path))
+                        stack.append(entry.path)
                         continue
                     if not (entry.name.endswith(".jsonl") or entry.name.endswith(".meta.json")):
                         continue
-                    ctx = classify(Path(entry.path), projects)
-                    if ctx is None or ctx.path in seen:
+                    if entry.path in seen:
                         continue
-                    seen.add(ctx.path)
-                    yield ctx, entry.stat(follow_symlinks=True)
+                    seen.add(entry.path)
+                    yield entry.path, top, entry.stat(follow_symlinks=True)
                 except OSError:
                     continue  # vanished between listing and stat: next run will see it or not

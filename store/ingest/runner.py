@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from peewee import SqliteDatabase
 
-from store.ingest.discover import FileContext, iter_transcript_files
+from store.ingest.discover import FileContext, classify, iter_transcript_files
 from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range
 from store.ingest.rows import ParsedChunk
 
@@ -91,17 +91,22 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> li
     plans: list[_FilePlan] = []
     seen: set[str] = set()
     new_files: list[tuple] = []
-    for ctx, st in iter_transcript_files(roots):
-        seen.add(ctx.path)
+    for path, projects, st in iter_transcript_files(roots):
+        row = known.get(path)
+        if row is not None and (row[2] == st.st_size and row[3] == st.st_mtime_ns and row[4] == st.st_dev
+                                and row[5] == st.st_ino and not row[8]):
+            seen.add(path)
+            stats.files_seen += 1
+            continue  # unchanged: the common case, kept free of any other work
+        ctx = classify(path, projects)
+        if ctx is None:
+            continue  # e.g. a .meta.json that belongs to no agent
+        seen.add(path)
         stats.files_seen += 1
-        row = known.get(ctx.path)
         if row is None:
             new_files.append((ctx, st))
             continue
-        _, source_id, size, mtime_ns, device, inode, offset, head_hash, missing = row
-        if (size == st.st_size and mtime_ns == st.st_mtime_ns and device == st.st_dev and inode == st.st_ino
-                and not missing):
-            continue
+        _, source_id, _, _, device, inode, offset, head_hash, _ = row
         reset = device != st.st_dev or inode != st.st_ino or st.st_size < offset or ctx.kind == "meta"
         if not reset and offset > 0 and (
                 (head_hash and head_fingerprint(ctx.path, int(head_hash.split(":")[0])) != head_hash)
@@ -160,7 +165,11 @@ def _pool() -> ProcessPoolExecutor:
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["store.ingest.reader"])
-    return ProcessPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)), mp_context=context)
+    return ProcessPoolExecutor(max_workers=_worker_count(), mp_context=context)
+
+
+def _worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 def _parsed(items: list[tuple[_FilePlan, RangeTask]], parallel: bool) -> Iterator[tuple[_FilePlan, RangeTask,
@@ -172,7 +181,7 @@ def _parsed(items: list[tuple[_FilePlan, RangeTask]], parallel: bool) -> Iterato
         return
     with _pool() as pool:
         window: deque[tuple[_FilePlan, RangeTask, Future[ParsedChunk]]] = deque()
-        limit = (pool._max_workers or 2) * 3
+        limit = _worker_count() * 3
         for plan, task in items:
             window.append((plan, task, pool.submit(parse_range, task)))
             if len(window) >= limit:
