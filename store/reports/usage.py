@@ -135,18 +135,28 @@ def price_group(table: PriceTable, model: str, speed: str | None, geo: str | Non
 
 
 def usage_by_period(db: Database, kind: PeriodKind, filters: Filters, table: PriceTable) -> list[PeriodUsage]:
-    """Periods in ascending order, each with per-model usage (``<synthetic>`` excluded: it costs nothing)."""
-    periods: dict[str, PeriodUsage] = {}
+    """Periods in ascending order, each with per-model usage (``<synthetic>`` excluded: it costs nothing).
+
+    Slot rows are summed per period and pricing group first, so each group is priced once per period.
+    """
+    sums: dict[tuple, list[int]] = {}
     for slot, model, speed, geo, lc, *counts in grouped_usage(db, filters, f"r.ts_ms / {SLOT_MS}"):
         if is_synthetic(model):
             continue
-        key = period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week)
+        key = (period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week), model, speed, geo, lc)
+        acc = sums.get(key)
+        if acc is None:
+            sums[key] = counts
+        else:
+            for i, n in enumerate(counts):
+                acc[i] += n
+    periods: dict[str, PeriodUsage] = {}
+    for (key, model, speed, geo, lc), counts in sums.items():
         period = periods.get(key)
         if period is None:
             period = periods[key] = PeriodUsage(key)
         usage = price_group(table, model, speed, geo, bool(lc), tuple(counts))
-        name = display_model(model, speed)
-        period.models.setdefault(name, Usage()).add(usage)
+        period.models.setdefault(display_model(model, speed), Usage()).add(usage)
         period.total.add(usage)
     return [periods[k] for k in sorted(periods)]
 
