@@ -782,3 +782,19 @@ def test_out_of_range_numbers_do_not_abort_ingest(tmp_path: Path, bad: bytes) ->
         run_ingest(db, [root])
         keys = {r[0] for r in db.execute_sql("SELECT request_key FROM api_request").fetchall()}
         assert {"msg_s-num_1:req_s-num_1", "msg_s-other_1:req_s-other_1"} <= keys
+
+
+def test_range_end_inside_a_read_block_is_not_end_of_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A range that stops at its end with a whole-JSON fragment of the next line pending leaves that line alone."""
+    import store.ingest.reader as reader
+    from store.ingest.discover import classify
+
+    first = orjson.dumps({"type": "summary", "summary": "one", "leafUuid": "l1"}) + b"\n"
+    second = orjson.dumps({"type": "summary", "summary": "two", "leafUuid": "l2"})
+    path = tmp_path / "projects" / "p" / "s.jsonl"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(first + second + b"\n")
+    monkeypatch.setattr(reader, "READ_BLOCK", len(first) + len(second))  # the block ends just before the "\n"
+    ctx = classify(str(path), str(tmp_path / "projects"))
+    chunk = reader.parse_range(reader.RangeTask(ctx, 1, 0, len(first), True, False))
+    assert (chunk.lines, chunk.end_offset, [s[1] for s in chunk.summaries]) == (1, len(first), ["one"])

@@ -87,9 +87,11 @@ def parse_range(task: RangeTask) -> ParsedChunk:
         chunk.start_offset = pos
         chunk.end_offset = pos
         pending = b""  # bytes of a line that started at ``pos`` and has no newline yet
+        at_eof = False
         while pos < task.end:
             block = fh.read(READ_BLOCK)
             if not block:
+                at_eof = True
                 break
             data = pending + block if pending else block
             last_nl = data.rfind(b"\n")
@@ -107,8 +109,9 @@ def parse_range(task: RangeTask) -> ParsedChunk:
                 line_start = nl + 1
             pos += len(complete)
             chunk.end_offset = pos
-        # End of file inside a line: it is the file's tail, whichever range it started in.
-        if pending and _is_complete_json(pending):
+        # End of file inside a line: it is the file's tail, whichever range it started in. (Stopping at our
+        # range end with a pending fragment is not EOF: that line starts at or after ``end``, the next range's.)
+        if at_eof and pending and _is_complete_json(pending):
             parser.feed(pending)
             chunk.end_offset = pos + len(pending)
         return chunk
