@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ class Settings:
     start_of_week: int = 0  # 0 = Monday ... 6 = Sunday
     price_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     model_aliases: dict[str, str] = field(default_factory=dict)
-    retention_days: int | None = None  # None keeps everything forever
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,13 +48,3 @@ def load_settings(path: Path | None = None) -> Settings:
         return Settings(**known, extra=raw)
     except TypeError as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-
-
-def save_settings(settings: Settings, path: Path | None = None) -> None:
-    """Write atomically so a crash never leaves half a config file."""
-    path = path or config_path()
-    data = asdict(settings)
-    data.update(data.pop("extra"))
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
-    os.replace(tmp, path)

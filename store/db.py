@@ -31,14 +31,16 @@ def open_archive(path: str | Path | None = None) -> SqliteDatabase:
     except sqlite3.Error as exc:
         db.close()
         raise explain_sqlite_error(exc, path) from exc
+    except ArchiveError:
+        db.close()
+        raise
     return db
 
 
 def _ensure_schema(db: SqliteDatabase) -> None:
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
-        row = SchemaMeta.get_or_none(SchemaMeta.key == "schema_version")
-        current = int(row.value) if row else 0
+        current = schema_version()
         if current > SCHEMA_VERSION:
             raise ArchiveError(
                 f"The archive was written by a newer Devhelion (schema {current} > {SCHEMA_VERSION}). "
@@ -49,6 +51,7 @@ def _ensure_schema(db: SqliteDatabase) -> None:
         SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
 
 
-def schema_version(db: SqliteDatabase) -> int:
+def schema_version() -> int:
+    """The schema version recorded in the bound archive (0 for a new one)."""
     row = SchemaMeta.get_or_none(SchemaMeta.key == "schema_version")
     return int(row.value) if row else 0
