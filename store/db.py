@@ -10,13 +10,21 @@ from peewee import SqliteDatabase
 
 from store.models import ALL_MODELS, SchemaMeta, database
 from store.paths import database_path
-from store.sqlite_backend import ArchiveError, explain_sqlite_error, make_database
+from store.sqlite_backend import (
+    ArchiveError,
+    explain_sqlite_error,
+    install_rollup_triggers,
+    make_database,
+    rebuild_rollup,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # version -> migration that brings the schema from version-1 to version. Migrations only add
 # (tables, columns, indexes); they never drop or rewrite the user's history.
-MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {}
+MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
+    2: lambda db: rebuild_rollup(db.connection()),  # usage_rollup: filled from the requests already archived
+}
 
 
 def open_archive(path: str | Path | None = None) -> SqliteDatabase:
@@ -46,6 +54,7 @@ def _ensure_schema(db: SqliteDatabase) -> None:
                 f"The archive was written by a newer Devhelion (schema {current} > {SCHEMA_VERSION}). "
                 "Update Devhelion; the archive was left untouched."
             )
+        install_rollup_triggers(db.connection())
         for version in range(max(current, 1) + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version](db)
         SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()

@@ -10,6 +10,7 @@ from peewee import (
     AutoField,
     BigIntegerField,
     BooleanField,
+    CompositeKey,
     DatabaseProxy,
     IntegerField,
     Model,
@@ -105,6 +106,33 @@ class ApiRequest(BaseModel):
     is_api_error = BooleanField(default=False)
     recorded_cost_usd = TextField(null=True)  # legacy ``costUSD`` as written, for audits only
     version = TextField(null=True)
+
+
+class UsageRollup(BaseModel):
+    """Token sums per 15-minute UTC slot, project and pricing group, kept exact by triggers on every change to
+    ``api_request`` (and to a session's project), so reports never scan individual requests.
+
+    Slots map exactly to local days in any time zone (see ``store/timezones.py``). Empty ``speed``/``geo``
+    stand for none (keys cannot be NULL); project 0 = not known yet.
+    """
+
+    slot = BigIntegerField()
+    project_id = IntegerField()
+    model = TextField()
+    speed = TextField()
+    geo = TextField()
+    long_context = BooleanField()
+    input_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)
+    cache_write_5m = BigIntegerField(default=0)
+    cache_write_1h = BigIntegerField(default=0)
+    cache_read = BigIntegerField(default=0)
+    web_search_requests = BigIntegerField(default=0)
+    requests = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("slot", "project_id", "model", "speed", "geo", "long_context")
+        without_rowid = True
 
 
 class ToolCall(BaseModel):
@@ -215,6 +243,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Session,
     Message,
     ApiRequest,
+    UsageRollup,
     ToolCall,
     Subagent,
     Compaction,

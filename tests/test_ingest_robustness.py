@@ -31,7 +31,7 @@ from peewee import SqliteDatabase
 import store.ingest.runner as runner
 from store.db import open_archive
 from store.ingest.runner import run_ingest
-from store.sqlite_backend import ArchiveError
+from store.sqlite_backend import ArchiveError, rollup_differences
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -64,6 +64,14 @@ def snapshot(db: SqliteDatabase) -> dict:
         "tool_calls": rows("SELECT tool_use_id, name, status, call_ts_ms, result_ts_ms FROM tool_call ORDER BY 1"),
         "sessions": rows("SELECT session_id, first_ts_ms, last_ts_ms, cwd FROM session ORDER BY 1"),
         "counts": {t: db.execute_sql(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES},
+        # the rollup reports read, by project path (project ids depend on ingest order), and its drift from a
+        # fresh GROUP BY over the requests, which must always be empty
+        "rollup": rows(
+            "SELECT u.slot, p.path, u.model, u.speed, u.geo, u.long_context, u.input_tokens, u.output_tokens, "
+            "u.cache_write_5m, u.cache_write_1h, u.cache_read, u.requests FROM usage_rollup u "
+            "LEFT JOIN project p ON p.id = u.project_id ORDER BY 1, 2, 3, 4, 5, 6"
+        ),
+        "rollup_drift": rollup_differences(db.connection()),
     }
 
 

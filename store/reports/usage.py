@@ -1,8 +1,9 @@
 """Token and cost totals per local day, week or month, priced at query time.
 
-SQL sums deduplicated requests per 15-minute UTC slot and per pricing group (model, speed, geo,
-long-context flag); Python maps slots to local periods and prices each group once. Pricing is
-linear within a group, so this equals pricing every request and summing, with exact Decimals.
+The ``usage_rollup`` table holds deduplicated requests summed per 15-minute UTC slot, project and
+pricing group (model, speed, geo, long-context flag), kept exact at ingest; Python maps slots to
+local periods and prices each group once. Pricing is linear within a group, so this equals pricing
+every request and summing, with exact Decimals.
 """
 
 from __future__ import annotations
@@ -78,12 +79,16 @@ def display_model(model: str, speed: str | None) -> str:
     return f"{model}-fast" if speed == "fast" else model
 
 
+def _last_component_like(project: str) -> str:
+    """LIKE pattern (escape ``\\``) matching project paths that end with ``/<project>``."""
+    return "%/" + project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _project_condition(project: str) -> tuple[str, list]:
     """Sessions of a project given as full path, folder name or last path component."""
-    escaped = project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     sql = ("(s.project_dir = ? OR s.project_id IN (SELECT id FROM project WHERE path = ? "
            "OR path LIKE ? ESCAPE '\\'))")
-    return sql, [project, project, f"%/{escaped}"]
+    return sql, [project, project, _last_component_like(project)]
 
 
 def request_scope(filters: Filters, dated: bool = True) -> tuple[str, list]:
@@ -103,6 +108,39 @@ def request_scope(filters: Filters, dated: bool = True) -> tuple[str, list]:
         where.append(condition)
         params.extend(extra)
     return f"FROM api_request r{join} WHERE {' AND '.join(where)}", params
+
+
+def rollup_scope(filters: Filters) -> tuple[str, list]:
+    """``FROM ... WHERE ...`` over ``usage_rollup u``: the same requests as :func:`request_scope`.
+
+    Local dates start on slot boundaries, so slot bounds are exact. A project is matched through the
+    sessions' projects (a session whose working directory is unknown belongs to none).
+    """
+    where, params = [], []
+    start, end = date_range_utc_ms(filters.since, filters.until, filters.tz)
+    if start is not None:
+        where.append("u.slot >= ?")
+        params.append(start // SLOT_MS)
+    if end is not None:
+        where.append("u.slot < ?")
+        params.append(-(-end // SLOT_MS))
+    if filters.project:
+        where.append("(u.project_id IN (SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\') "
+                     "OR u.project_id IN (SELECT project_id FROM session WHERE project_dir = ? "
+                     "AND project_id IS NOT NULL))")
+        params.extend([filters.project, _last_component_like(filters.project), filters.project])
+    return f"FROM usage_rollup u WHERE {' AND '.join(where) or '1'}", params
+
+
+def slot_usage(db: Database, filters: Filters) -> list[tuple]:
+    """Token sums per slot and pricing group from the rollup; rows shaped like :func:`grouped_usage`'s."""
+    scope, params = rollup_scope(filters)
+    sql = (
+        "SELECT u.slot, u.model, nullif(u.speed, ''), nullif(u.geo, ''), u.long_context, sum(u.input_tokens), "
+        "sum(u.output_tokens), sum(u.cache_write_5m), sum(u.cache_write_1h), sum(u.cache_read), "
+        f"sum(u.web_search_requests), sum(u.requests) {scope} GROUP BY 1, 2, 3, 4, 5"
+    )
+    return db.execute_sql(sql, params).fetchall()
 
 
 def grouped_usage(db: Database, filters: Filters, key_sql: str) -> list[tuple]:
@@ -140,7 +178,7 @@ def usage_by_period(db: Database, kind: PeriodKind, filters: Filters, table: Pri
     Slot rows are summed per period and pricing group first, so each group is priced once per period.
     """
     sums: dict[tuple, list[int]] = {}
-    for slot, model, speed, geo, lc, *counts in grouped_usage(db, filters, f"r.ts_ms / {SLOT_MS}"):
+    for slot, model, speed, geo, lc, *counts in slot_usage(db, filters):
         if is_synthetic(model):
             continue
         key = (period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week), model, speed, geo, lc)
