@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
+from itertools import pairwise
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -100,6 +101,56 @@ def local_date(ts_ms: int, tz: tzinfo) -> date:
 def slot_local_date(slot: int, tz: tzinfo) -> date:
     """Local date of a 15-minute UTC slot (``ts_ms // SLOT_MS``); cached, called per slot."""
     return datetime.fromtimestamp(slot * (SLOT_MS // 1000), tz).date()
+
+
+SLOTS_PER_DAY = DAY_MS // SLOT_MS
+_PROBE_SLOTS = 16  # offsets are probed every 4 hours: no zone changes its offset twice within that
+
+
+def _offset_slots(slot: int, tz: tzinfo) -> int:
+    offset = datetime.fromtimestamp(slot * (SLOT_MS // 1000), tz).utcoffset()
+    return int(offset.total_seconds()) // (SLOT_MS // 1000) if offset else 0
+
+
+def offset_segments(tz: tzinfo, first_slot: int, last_slot: int) -> list[tuple[int, int]]:
+    """``[(from_slot, offset_in_slots), ...]`` covering ``first_slot..last_slot``: the zone's UTC offset
+    changes exactly at each ``from_slot`` (found by probing, then bisecting to the slot)."""
+    segments = [(first_slot, _offset_slots(first_slot, tz))]
+    slot = first_slot
+    while slot < last_slot:
+        probe = min(slot + _PROBE_SLOTS, last_slot)
+        offset = _offset_slots(probe, tz)
+        if offset != segments[-1][1]:
+            low, high = slot, probe  # low has the old offset, high the new one
+            while high - low > 1:
+                mid = (low + high) // 2
+                if _offset_slots(mid, tz) == segments[-1][1]:
+                    low = mid
+                else:
+                    high = mid
+            segments.append((high, offset))
+        slot = probe
+    return segments
+
+
+def local_day_sql(column: str, tz: tzinfo, first_slot: int, last_slot: int) -> str:
+    """SQL for the local day number (days since 1970-01-01 local) of a slot column, exact across the offset
+    changes between ``first_slot`` and ``last_slot``: lets SQLite group slots into local days."""
+    segments = offset_segments(tz, first_slot, last_slot)
+    offset = str(segments[0][1])
+    if len(segments) > 1:
+        whens = " ".join(f"WHEN {column} < {start} THEN {previous}"
+                         for (_, previous), (start, _) in pairwise(segments))
+        offset = f"CASE {whens} ELSE {segments[-1][1]} END"
+    return f"(({column} + {offset}) / {SLOTS_PER_DAY})"
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def day_number_date(day: int) -> date:
+    """The date of a local day number from :func:`local_day_sql`."""
+    return date.fromordinal(_EPOCH_ORDINAL + day)
 
 
 def format_utc_iso_ms(ts_ms: int) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from store.timezones import (
     CCUSAGE_CLAUDE_START_OF_WEEK,
@@ -15,8 +18,10 @@ from store.timezones import (
     SUNDAY,
     WEDNESDAY,
     date_range_utc_ms,
+    day_number_date,
     format_utc_iso_ms,
     local_date,
+    local_day_sql,
     local_day_start_utc_ms,
     parse_date_arg,
     parse_start_of_week,
@@ -239,3 +244,40 @@ def test_parse_date_arg(text: str, expected: date) -> None:
 def test_parse_date_arg_rejects(text: str) -> None:
     with pytest.raises(ValueError, match="expected YYYY-MM-DD or YYYYMMDD"):
         parse_date_arg(text)
+
+
+_ODD_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kathmandu",
+              "Pacific/Chatham", "America/St_Johns", "Asia/Kolkata", "Pacific/Apia", "Africa/Casablanca")
+_SLOT_1990, _SLOT_2035 = 631_152_000_000 // SLOT_MS, 2_051_222_400_000 // SLOT_MS
+
+
+@settings(max_examples=60, deadline=None)
+@given(zone=st.sampled_from(_ODD_ZONES), first=st.integers(_SLOT_1990, _SLOT_2035),
+       span=st.integers(0, 3 * 366 * 96), picks=st.lists(st.floats(0, 1), min_size=1, max_size=40))
+def test_sql_local_day_equals_python_local_date(zone: str, first: int, span: int, picks: list[float]) -> None:
+    """SQLite groups rollup slots into local days with the offset segments; every slot lands on its local date,
+    also right at DST changes (the bisected segment starts) and in zones with 30- and 45-minute offsets."""
+    tz = ZoneInfo(zone)
+    last = first + span
+    expr = local_day_sql("slot", tz, first, last)
+    slots = {first, last, *(first + int(f * span) for f in picks)}
+    with sqlite3.connect(":memory:") as conn:
+        conn.execute("CREATE TABLE t (slot INTEGER)")
+        conn.executemany("INSERT INTO t VALUES (?)", [(s,) for s in slots])
+        for slot, day in conn.execute(f"SELECT slot, {expr} FROM t"):
+            assert day_number_date(day) == slot_local_date(slot, tz), (zone, slot)
+
+
+def test_sql_local_day_at_the_berlin_dst_changes() -> None:
+    tz = ZoneInfo("Europe/Berlin")
+    spring = int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp() * 1000) // SLOT_MS  # 03:00 CEST
+    autumn = int(datetime(2026, 10, 25, 1, tzinfo=UTC).timestamp() * 1000) // SLOT_MS  # 02:00 CET
+    expr = local_day_sql("slot", tz, spring - 200, autumn + 200)
+    assert expr.count("WHEN") == 2
+    with sqlite3.connect(":memory:") as conn:
+        for slot in (spring - 1, spring, autumn - 1, autumn, autumn + 88, autumn + 92):
+            (day,) = conn.execute(f"SELECT {expr.replace('slot', str(slot))}").fetchone()
+            assert day_number_date(day) == slot_local_date(slot, tz)
+    # 22:59 UTC on 25 Oct is 23:59 CET (still the 25th); 23:00 UTC is midnight of the 26th
+    assert slot_local_date(autumn + 87, tz) == date(2026, 10, 25)
+    assert slot_local_date(autumn + 88, tz) == date(2026, 10, 26)

@@ -1,9 +1,9 @@
 """Token and cost totals per local day, week or month, priced at query time.
 
 The ``usage_rollup`` table holds deduplicated requests summed per 15-minute UTC slot, project and
-pricing group (model, speed, geo, long-context flag), kept exact at ingest; Python maps slots to
-local periods and prices each group once. Pricing is linear within a group, so this equals pricing
-every request and summing, with exact Decimals.
+pricing group (model, speed, geo, long-context flag), kept exact at ingest. SQLite groups slots into
+local days (exact across DST changes); Python prices each group once per period. Pricing is linear
+within a group, so this equals pricing every request and summing, with exact Decimals.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 from peewee import Database
 
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
-from store.timezones import SLOT_MS, date_range_utc_ms, period_key, slot_local_date
+from store.timezones import SLOT_MS, date_range_utc_ms, day_number_date, local_day_sql, period_key
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
 
@@ -132,15 +132,22 @@ def rollup_scope(filters: Filters) -> tuple[str, list]:
     return f"FROM usage_rollup u WHERE {' AND '.join(where) or '1'}", params
 
 
-def slot_usage(db: Database, filters: Filters) -> list[tuple]:
-    """Token sums per slot and pricing group from the rollup; rows shaped like :func:`grouped_usage`'s."""
+def day_usage(db: Database, filters: Filters) -> list[tuple]:
+    """Token sums per local date and pricing group, grouped by SQLite from the rollup.
+
+    Rows are ``(date, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)``.
+    """
     scope, params = rollup_scope(filters)
+    first, last = db.execute_sql(f"SELECT min(u.slot), max(u.slot) {scope}", params).fetchone()
+    if first is None:
+        return []
+    day = local_day_sql("u.slot", filters.tz, first, last)
     sql = (
-        "SELECT u.slot, u.model, nullif(u.speed, ''), nullif(u.geo, ''), u.long_context, sum(u.input_tokens), "
+        f"SELECT {day}, u.model, nullif(u.speed, ''), nullif(u.geo, ''), u.long_context, sum(u.input_tokens), "
         "sum(u.output_tokens), sum(u.cache_write_5m), sum(u.cache_write_1h), sum(u.cache_read), "
         f"sum(u.web_search_requests), sum(u.requests) {scope} GROUP BY 1, 2, 3, 4, 5"
     )
-    return db.execute_sql(sql, params).fetchall()
+    return [(day_number_date(row[0]), *row[1:]) for row in db.execute_sql(sql, params).fetchall()]
 
 
 def grouped_usage(db: Database, filters: Filters, key_sql: str) -> list[tuple]:
@@ -175,13 +182,13 @@ def price_group(table: PriceTable, model: str, speed: str | None, geo: str | Non
 def usage_by_period(db: Database, kind: PeriodKind, filters: Filters, table: PriceTable) -> list[PeriodUsage]:
     """Periods in ascending order, each with per-model usage (``<synthetic>`` excluded: it costs nothing).
 
-    Slot rows are summed per period and pricing group first, so each group is priced once per period.
+    Day rows are summed per period and pricing group first, so each group is priced once per period.
     """
     sums: dict[tuple, list[int]] = {}
-    for slot, model, speed, geo, lc, *counts in slot_usage(db, filters):
+    for day, model, speed, geo, lc, *counts in day_usage(db, filters):
         if is_synthetic(model):
             continue
-        key = (period_key(kind, slot_local_date(slot, filters.tz), filters.start_of_week), model, speed, geo, lc)
+        key = (period_key(kind, day, filters.start_of_week), model, speed, geo, lc)
         acc = sums.get(key)
         if acc is None:
             sums[key] = counts
