@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import orjson
 
 from store.ingest.discover import FileContext
-from store.ingest.parse import ChunkParser
 from store.ingest.rows import ParsedChunk
 
 READ_BLOCK = 1 << 20
@@ -61,6 +60,8 @@ def parse_range(task: RangeTask) -> ParsedChunk:
     """Parse the complete lines of one range; ``end_offset`` is where the next read must begin."""
     ctx = task.ctx
     chunk = ParsedChunk(path=ctx.path, start_offset=task.start, end_offset=task.start)
+    from store.ingest.parse import ChunkParser  # here: a refresh that finds nothing new never needs the parser
+
     parser = ChunkParser(ctx, task.source_file_id, chunk)
     try:
         fh = open(ctx.path, "rb")  # noqa: SIM115 - closed in finally, used across a loop
