@@ -88,3 +88,22 @@ def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[str, str, os.stat
                     yield entry.path, top, entry.stat(follow_symlinks=True)
                 except OSError:
                     continue  # vanished between listing and stat: next run will see it or not
+
+
+def iter_given_files(paths: list[str], roots: list[Path]) -> Iterator[tuple[str, str, os.stat_result]]:
+    """Like :func:`iter_transcript_files`, for just ``paths`` (what a file watcher reported changed).
+
+    Paths outside every root's ``projects/`` or of other file types are ignored; vanished ones are skipped.
+    """
+    tops = [str(projects_dir(root)).rstrip(os.sep) + os.sep for root in roots]
+    for path in dict.fromkeys(paths):
+        if not (path.endswith(".jsonl") or path.endswith(".meta.json")):
+            continue
+        top = next((t for t in tops if path.startswith(t)), None)
+        if top is None:
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        yield path, top.rstrip(os.sep), st

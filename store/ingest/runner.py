@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 
 from peewee import SqliteDatabase
 
-from store.ingest.discover import FileContext, classify, iter_transcript_files
+from store.ingest.changes import ChangeMarks, mark
+from store.ingest.discover import FileContext, classify, iter_given_files, iter_transcript_files
 from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range
 from store.ingest.rows import ParsedChunk
 
@@ -64,6 +65,7 @@ class IngestStats:
     sessions_added: int = 0
     seconds: float = 0.0
     malformed_examples: dict[str, str] = field(default_factory=dict)
+    changes: ChangeMarks | None = None  # what this run added or touched: store.ingest.changes.collect() lists it
 
 
 @dataclass(slots=True)
@@ -80,18 +82,26 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats) -> list[_FilePlan]:
-    """Stat every file and decide where each one must be read from (most files: not at all)."""
-    known = {
-        row[0]: row
-        for row in conn.execute(
-            "SELECT path, id, size, mtime_ns, device, inode, committed_offset, head_hash, missing FROM source_file"
-        )
-    }
+_KNOWN_SQL = "SELECT path, id, size, mtime_ns, device, inode, committed_offset, head_hash, missing FROM source_file"
+
+
+def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats,
+          paths: list[str] | None = None) -> list[_FilePlan]:
+    """Stat every file (or just ``paths``) and decide where each one must be read from (most: not at all)."""
+    if paths is None:
+        known = {row[0]: row for row in conn.execute(_KNOWN_SQL)}
+        files = iter_transcript_files(roots)
+    else:
+        known = {}
+        for start in range(0, len(paths), 500):
+            batch = paths[start:start + 500]
+            known.update((row[0], row) for row in conn.execute(
+                f"{_KNOWN_SQL} WHERE path IN ({','.join('?' * len(batch))})", batch))
+        files = iter_given_files(paths, roots)
     plans: list[_FilePlan] = []
     seen: set[str] = set()
     new_files: list[tuple] = []
-    for path, projects, st in iter_transcript_files(roots):
+    for path, projects, st in files:
         row = known.get(path)
         if row is not None and (row[2] == st.st_size and row[3] == st.st_mtime_ns and row[4] == st.st_dev
                                 and row[5] == st.st_ino and not row[8]):
@@ -198,8 +208,11 @@ def _rows(chunk: ParsedChunk) -> int:
 
 
 def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback | None = None,
-               parallel: bool | None = None) -> IngestStats:
-    """Bring the archive up to date with every transcript under ``roots``; safe to interrupt at any time."""
+               parallel: bool | None = None, paths: list[str] | None = None) -> IngestStats:
+    """Bring the archive up to date with every transcript under ``roots``; safe to interrupt at any time.
+
+    With ``paths`` (files a watcher saw change) only those are looked at, which keeps live updates cheap.
+    """
     started = time.perf_counter()
     stats = IngestStats()
     conn: sqlite3.Connection = db.connection()
@@ -212,7 +225,8 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
                 (_now_ms(),),
             ).lastrowid
         before = max_rowids(conn, ("api_request", "message", "session"))
-        plans = _scan(conn, roots, stats)
+        stats.changes = mark(conn)
+        plans = _scan(conn, roots, stats, paths)
         stats.files_changed = len(plans)
         items = list(_tasks(plans))
         todo = sum(max(p.size - p.start, 0) for p in plans)
@@ -308,6 +322,7 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
         if chunk.first_malformed and len(stats.malformed_examples) < 20:
             stats.malformed_examples[plan.ctx.path] = chunk.first_malformed
         pending.append((plan, task, chunk))
+        stats.changes.note_chunk(chunk.sessions.keys(), chunk.tool_results.values())
         pending_rows += _rows(chunk)
         if pending_rows >= COMMIT_ROWS:
             flush()
