@@ -118,3 +118,8 @@ def parse_range(task: RangeTask) -> ParsedChunk:
         return chunk
     finally:
         fh.close()
+
+
+def parse_ranges(tasks: list[RangeTask]) -> list[ParsedChunk]:
+    """Several ranges in one call: the unit of work sent to a worker process."""
+    return [parse_range(task) for task in tasks]

@@ -20,7 +20,7 @@ from peewee import SqliteDatabase
 
 from store.ingest.changes import ChangeMarks, mark
 from store.ingest.discover import FileContext, classify, iter_given_files, iter_transcript_files
-from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range
+from store.ingest.reader import NO_PROGRESS, RangeTask, head_fingerprint, parse_range, parse_ranges
 from store.ingest.rows import ParsedChunk
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ from store.sqlite_backend import (
 
 RANGE_BYTES = 8 << 20  # work unit handed to a worker
 POOL_THRESHOLD_BYTES = 24 << 20  # below this, parsing inline is faster than starting workers
+BATCH_FILES = 64  # most ranges per work unit
 COMMIT_ROWS = 40_000  # group small chunks into one transaction up to about this many rows
 
 ProgressCallback = Callable[["IngestProgress"], None]
@@ -182,6 +183,21 @@ def _worker_count() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+def _batches(items: list[tuple[_FilePlan, RangeTask]]) -> Iterator[list[tuple[_FilePlan, RangeTask]]]:
+    """Group ranges into work units of about ``RANGE_BYTES``: one round trip to a worker per unit, not per
+    file (thousands of small files would otherwise cost more in inter-process traffic than in parsing)."""
+    batch: list[tuple[_FilePlan, RangeTask]] = []
+    size = 0
+    for plan, task in items:
+        batch.append((plan, task))
+        size += task.end - task.start
+        if size >= RANGE_BYTES or len(batch) >= BATCH_FILES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
 def _parsed(items: list[tuple[_FilePlan, RangeTask]], parallel: bool) -> Iterator[tuple[_FilePlan, RangeTask,
                                                                                       ParsedChunk]]:
     """Parse ranges (in workers when worth it), yielding results in submission order, bounded in flight."""
@@ -190,16 +206,18 @@ def _parsed(items: list[tuple[_FilePlan, RangeTask]], parallel: bool) -> Iterato
             yield plan, task, parse_range(task)
         return
     with _pool() as pool:
-        window: deque[tuple[_FilePlan, RangeTask, Future[ParsedChunk]]] = deque()
-        limit = _worker_count() * 3
-        for plan, task in items:
-            window.append((plan, task, pool.submit(parse_range, task)))
+        window: deque[tuple[list[tuple[_FilePlan, RangeTask]], Future[list[ParsedChunk]]]] = deque()
+        limit = _worker_count() * 2
+        for batch in _batches(items):
+            window.append((batch, pool.submit(parse_ranges, [task for _, task in batch])))
             if len(window) >= limit:
-                p, t, fut = window.popleft()
-                yield p, t, fut.result()
+                done, future = window.popleft()
+                for (plan, task), chunk in zip(done, future.result(), strict=True):
+                    yield plan, task, chunk
         while window:
-            p, t, fut = window.popleft()
-            yield p, t, fut.result()
+            done, future = window.popleft()
+            for (plan, task), chunk in zip(done, future.result(), strict=True):
+                yield plan, task, chunk
 
 
 def _rows(chunk: ParsedChunk) -> int:
