@@ -104,7 +104,7 @@ def slot_local_date(slot: int, tz: tzinfo) -> date:
 
 
 SLOTS_PER_DAY = DAY_MS // SLOT_MS
-_PROBE_SLOTS = 16  # offsets are probed every 4 hours: no zone changes its offset twice within that
+_PROBE_SLOTS = 48  # offsets are probed every 12 hours: no zone changes its offset twice within that
 
 
 def _offset_slots(slot: int, tz: tzinfo) -> int:

@@ -138,7 +138,9 @@ def day_usage(db: Database, filters: Filters) -> list[tuple]:
     Rows are ``(date, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)``.
     """
     scope, params = rollup_scope(filters)
-    first, last = db.execute_sql(f"SELECT min(u.slot), max(u.slot) {scope}", params).fetchone()
+    # two queries: SQLite answers a lone min() or max() from the index, both together by a full scan
+    (first,) = db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
+    (last,) = db.execute_sql(f"SELECT max(u.slot) {scope}", params).fetchone()
     if first is None:
         return []
     day = local_day_sql("u.slot", filters.tz, first, last)
