@@ -22,21 +22,38 @@ class Archive:
     prices: PriceTable
     roots: list[Path] = field(default_factory=list)
 
-    def refresh(self, progress: ProgressCallback | None = None, parallel: bool | None = None) -> IngestStats:
-        """Ingest whatever changed under the log roots since the last run."""
-        return run_ingest(self.db, self.roots, progress=progress, parallel=parallel)
+    def refresh(self, progress: ProgressCallback | None = None, parallel: bool | None = None,
+                paths: list[str] | None = None) -> IngestStats:
+        """Ingest whatever changed under the log roots since the last run (only ``paths``, when given)."""
+        return run_ingest(self.db, self.roots, progress=progress, parallel=parallel, paths=paths)
+
+    def apply_settings(self, settings: Settings, extra_roots: list[str] | None = None) -> None:
+        """Use new settings from now on (prices and roots included), without reopening the database."""
+        self.prices = price_table(settings)
+        self.roots = resolve_roots([*settings.extra_roots, *(extra_roots or [])])
+        self.settings = settings
 
     def close(self) -> None:
         self.db.close()
 
 
-def open_default(extra_roots: list[str] | None = None, path: Path | None = None) -> Archive:
-    """Open the user's archive with their settings (extra roots, price overrides and aliases)."""
-    settings = load_settings()
+def price_table(settings: Settings) -> PriceTable:
+    """The bundled price table with the user's overrides and aliases applied."""
     prices = PriceTable.bundled()
     if settings.price_overrides or settings.model_aliases:
         prices = prices.with_overrides(settings.price_overrides, settings.model_aliases)
+    return prices
+
+
+def open_default(extra_roots: list[str] | None = None, path: Path | None = None) -> Archive:
+    """Open the user's archive with their settings (extra roots, price overrides and aliases)."""
+    settings = load_settings()
     path = path or database_path()
     db = open_archive(path)
-    roots = resolve_roots([*settings.extra_roots, *(extra_roots or [])])
-    return Archive(db=db, path=path, settings=settings, prices=prices, roots=roots)
+    archive = Archive(db=db, path=path, settings=settings, prices=PriceTable.bundled())
+    try:
+        archive.apply_settings(settings, extra_roots)
+    except BaseException:
+        db.close()
+        raise
+    return archive

@@ -12,6 +12,7 @@ from peewee import (
     BooleanField,
     CompositeKey,
     DatabaseProxy,
+    FloatField,
     IntegerField,
     Model,
     TextField,
@@ -66,7 +67,7 @@ class Message(BaseModel):
     type = TextField()
     subtype = TextField(null=True)
     role = TextField(null=True)
-    ts_ms = BigIntegerField(null=True)
+    ts_ms = BigIntegerField(null=True, index=True)  # newest-first pages across sessions (monitor API)
     is_sidechain = BooleanField(default=False)
     is_meta = BooleanField(default=False)
     agent_id = TextField(null=True)
@@ -237,6 +238,41 @@ class IngestRun(BaseModel):
     error = TextField(null=True)
 
 
+class HookEvent(BaseModel):
+    """A Claude Code hook payload as received (HTTP hook or the ``devhelion hook`` relay), kept verbatim in ``raw``.
+
+    ``event_name`` is Claude Code's ``hook_event_name``, whatever it is: new events need no schema change.
+    """
+
+    id = AutoField()
+    received_ms = BigIntegerField(index=True)
+    session_id = TextField(null=True, index=True)
+    event_name = TextField(index=True)
+    tool_name = TextField(null=True)
+    cwd = TextField(null=True)
+    transcript_path = TextField(null=True)
+    raw = TextField()  # the payload as JSON text
+
+
+class QuotaSample(BaseModel):
+    """Plan quota seen by the statusline relay: one rate-limit window (``five_hour`` | ``seven_day``) at one time.
+
+    The statusline JSON is the only credential-free source of the real quota, so every change is kept as history.
+    """
+
+    id = AutoField()
+    ts_ms = BigIntegerField()
+    session_id = TextField(null=True)
+    window = TextField()
+    used_percentage = FloatField(null=True)
+    resets_at_ms = BigIntegerField(null=True)
+    total_cost_usd = TextField(null=True)  # the session's cost as Claude Code reported it, as written
+    model = TextField(null=True)
+
+    class Meta:
+        indexes = ((("window", "ts_ms"), False),)
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaMeta,
     Project,
@@ -251,4 +287,6 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     RawEntry,
     SourceFile,
     IngestRun,
+    HookEvent,
+    QuotaSample,
 )

@@ -1,0 +1,102 @@
+"""The error envelope ``{"success": false, "error": {"message", "code", "details"}}`` for every /api path.
+
+Handlers take over FastAPI's (and NiceGUI's) only under /api, so NiceGUI pages keep their own error pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from peewee import PeeweeException
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from store.sqlite_backend import ArchiveError
+
+log = logging.getLogger(__name__)
+
+VALIDATION_ERROR = "VALIDATION_ERROR"
+NOT_FOUND = "NOT_FOUND"
+SYNC_IN_PROGRESS = "SYNC_IN_PROGRESS"
+DATABASE_ERROR = "DATABASE_ERROR"
+INTERNAL_ERROR = "INTERNAL_ERROR"
+
+_HTTP_CODES = {400: VALIDATION_ERROR, 401: "UNAUTHORIZED", 403: "FORBIDDEN", 404: NOT_FOUND,
+               405: "METHOD_NOT_ALLOWED", 409: "CONFLICT", 413: "PAYLOAD_TOO_LARGE", 415: "UNSUPPORTED_MEDIA_TYPE"}
+
+
+class ApiError(Exception):
+    """Raised by routes; becomes the error envelope with this status and code."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def validation_error(message: str, details: Any = None) -> ApiError:
+    return ApiError(400, VALIDATION_ERROR, message, details)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, NOT_FOUND, message)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"success": False, "error": {"message": message, "code": code, "details": details}}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(code, message, details), status_code=status, headers=headers)
+
+
+def is_api_path(path: str) -> bool:
+    return path == "/api" or path.startswith("/api/")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    previous_404 = app.exception_handlers.get(404)
+    previous_500 = app.exception_handlers.get(Exception)
+
+    async def on_api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"location": list(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type", "")}
+                  for e in exc.errors()]
+        first = errors[0] if errors else None
+        where = ".".join(str(p) for p in first["location"][1:]) if first else ""
+        message = f"Invalid {where}: {first['message']}" if first and where else "Invalid request"
+        return error_response(400, VALIDATION_ERROR, message, jsonable_encoder({"errors": errors}))
+
+    async def on_http(request: Request, exc: StarletteHTTPException) -> Any:
+        if not is_api_path(request.url.path):
+            if exc.status_code == 404 and previous_404 is not None:
+                return await previous_404(request, exc)
+            return await http_exception_handler(request, exc)
+        code = _HTTP_CODES.get(exc.status_code, INTERNAL_ERROR if exc.status_code >= 500 else "HTTP_ERROR")
+        message = "No such API endpoint" if exc.status_code == 404 and exc.detail == "Not Found" else str(exc.detail)
+        return error_response(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+
+    async def on_exception(request: Request, exc: Exception) -> Any:
+        if not is_api_path(request.url.path):
+            if previous_500 is not None:
+                return await previous_500(request, exc)
+            raise exc
+        if isinstance(exc, sqlite3.Error | PeeweeException | ArchiveError):
+            log.error("database error on %s: %s", request.url.path, exc)
+            return error_response(500, DATABASE_ERROR, f"The archive could not be read: {exc}")
+        log.exception("unexpected error on %s", request.url.path)
+        return error_response(500, INTERNAL_ERROR, "Unexpected server error; see the server log")
+
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(404, on_http)
+    app.add_exception_handler(Exception, on_exception)

@@ -1,0 +1,1 @@
+"""The one local server: NiceGUI's FastAPI app carrying the REST API (and later the dashboard and ``/ws``)."""

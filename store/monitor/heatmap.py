@@ -1,0 +1,96 @@
+"""File heatmap of a project (``/api/stats/file-heatmap``): the files and directories Claude touched most.
+
+Counts come from file tools only: reads (Read), writes (Write) and edits (Edit, MultiEdit, NotebookEdit).
+Search tools (Grep, Glob, LS) take a directory to search, not a file to read, so they are left out. Every
+attempt counts (failed ones too; ``errors`` says how many failed). A directory's counts are those of the
+files directly in it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from peewee import Database
+
+from store.monitor.fmt import iso
+from store.monitor.lookup import project_paths
+from store.monitor.params import Scope, require
+from store.monitor.sql import marks, tool_calls_where
+
+TOP_FILES = 50
+TOP_DIRECTORIES = 20
+ACTIONS: dict[str, str] = {"Read": "reads", "NotebookRead": "reads", "Write": "writes", "Edit": "edits",
+                           "MultiEdit": "edits", "NotebookEdit": "edits"}
+
+
+@dataclass(slots=True)
+class _Counts:
+    reads: int = 0
+    writes: int = 0
+    edits: int = 0
+    errors: int = 0
+    last: int | None = None
+
+    @property
+    def total(self) -> int:
+        return self.reads + self.writes + self.edits
+
+    def add(self, action: str, n: int, errors: int, last: int | None) -> None:
+        setattr(self, action, getattr(self, action) + n)
+        self.errors += errors
+        if last is not None and (self.last is None or last > self.last):
+            self.last = last
+
+    def json(self) -> dict[str, Any]:
+        return {"reads": self.reads, "writes": self.writes, "edits": self.edits, "total": self.total,
+                "errors": self.errors, "last_access": iso(self.last)}
+
+
+def parent_dir(path: str) -> str:
+    """Directory part of a POSIX or Windows path (``/`` for a file at the root)."""
+    cut = max(path.rfind("/"), path.rfind("\\"))
+    if cut < 0:
+        return "."
+    return path[:cut] or path[0]
+
+
+def relative(path: str, roots: list[str]) -> str:
+    """``path`` relative to the project root containing it (the longest match), else unchanged."""
+    for root in sorted(roots, key=len, reverse=True):
+        base = root.rstrip("/\\")
+        if path == base:
+            return "."
+        if path.startswith(base) and path[len(base)] in "/\\":
+            return path[len(base) + 1 :]
+    return path
+
+
+def file_heatmap(db: Database, scope: Scope) -> dict[str, Any]:
+    """Top files and directories of ``scope.project`` (required) by reads + writes + edits."""
+    project = require(scope.project, "project")
+    roots = project_paths(db, project)
+    where = tool_calls_where(scope).add("t.file_path IS NOT NULL").add(f"t.name IN ({marks(ACTIONS)})", *ACTIONS)
+    rows = db.execute_sql(
+        f"SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t"
+        f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
+    files: dict[str, _Counts] = {}
+    directories: dict[str, _Counts] = {}
+    dir_files: dict[str, set[str]] = {}
+    for path, name, n, errors, last in rows:
+        action = ACTIONS[name]
+        files.setdefault(path, _Counts()).add(action, n, errors, last)
+        folder = parent_dir(path)
+        directories.setdefault(folder, _Counts()).add(action, n, errors, last)
+        dir_files.setdefault(folder, set()).add(path)
+
+    def ranked(items: dict[str, _Counts], top: int) -> list[tuple[str, _Counts]]:
+        return sorted(items.items(), key=lambda kv: (-kv[1].total, kv[0]))[:top]
+
+    return {
+        "project": project, "project_paths": roots,
+        "total_files": len(files), "total_directories": len(directories),
+        "files": [{"path": p, "relative_path": relative(p, roots), **c.json()} for p, c in ranked(files, TOP_FILES)],
+        "directories": [{"path": d, "relative_path": relative(d, roots), "files": len(dir_files[d]), **c.json()}
+                        for d, c in ranked(directories, TOP_DIRECTORIES)],
+    }
