@@ -76,9 +76,17 @@ def _console(stderr: bool = False) -> Any:
 @click.version_option(__version__, prog_name="devhelion")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
-    """Devhelion: a lasting archive of your Claude Code transcripts, with exact token and cost figures."""
+    """Devhelion: a lasting archive of your Claude Code transcripts, with exact token and cost figures.
+
+    Without a command it starts the app: the local server (API and live event stream), watching the logs.
+    """
     if ctx.invoked_subcommand is None:
-        ctx.invoke(report, kind="daily")  # click fills in the other defaults
+        import os
+
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            click.echo("No display found (neither DISPLAY nor WAYLAND_DISPLAY is set): running headless. "
+                       "Stop with Ctrl+C.", err=True)
+        ctx.invoke(serve)  # click fills in the defaults (127.0.0.1:8787, watching)
 
 
 @cli.command()
@@ -315,6 +323,30 @@ def doctor(as_json: bool) -> None:
         console.print(f"[yellow]Unpriced model[/yellow] {model} ({n:,} requests)")
     for warning in rep.warnings:
         console.print(f"[yellow]Warning:[/yellow] {warning}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (keep it local).")
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(1, 65535), help="TCP port.")
+@click.option("--no-watch", is_flag=True, help="Do not watch the logs: ingest once at start-up, then on request.")
+def serve(host: str, port: int, no_watch: bool) -> None:
+    """Run the local API server headless, watching the logs and ingesting each change as it happens."""
+    from desktop.server.run import serve as run_server
+    from store.api_key import ApiKeyError
+    from store.config import ConfigError
+    from store.sqlite_backend import ArchiveError
+
+    try:
+        run_server(host, port, watch=not no_watch)
+    except (ArchiveError, ConfigError, ApiKeyError) as exc:
+        _fail(str(exc))
+
+
+from desktop.cli_live import hook, hooks, statusline  # noqa: E402  (registered last: the module imports only click)
+
+cli.add_command(hooks)
+cli.add_command(hook)
+cli.add_command(statusline)
 
 
 def main() -> None:

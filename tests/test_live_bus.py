@@ -37,7 +37,7 @@ def test_slow_subscriber_overflows_alone_and_publisher_never_waits() -> None:
         bus = EventBus(queue_size=50)
         bus.attach_loop(asyncio.get_running_loop())
         slow = bus.subscribe(None)  # never reads
-        fast = bus.subscribe(None)
+        fast = bus.subscribe(None, queue_size=5_000)  # room for a burst while the loop is busy elsewhere
         received: list[int] = []
 
         async def drain() -> None:

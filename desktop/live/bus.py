@@ -72,10 +72,10 @@ class EventBus:
             if listener in self._listeners:
                 self._listeners.remove(listener)
 
-    def subscribe(self, kinds: Iterable[str] | None = None) -> Subscription:
+    def subscribe(self, kinds: Iterable[str] | None = None, queue_size: int | None = None) -> Subscription:
         """A new subscription; call from the bus's event loop (a `/ws` handler)."""
         wanted = frozenset(k.strip() for k in kinds if k.strip()) if kinds is not None else None
-        sub = Subscription(wanted or None, asyncio.Queue(self.queue_size), next(self._ids))
+        sub = Subscription(wanted or None, asyncio.Queue(queue_size or self.queue_size), next(self._ids))
         with self._lock:
             self._subscriptions.add(sub)
         return sub
