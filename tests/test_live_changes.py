@@ -114,4 +114,6 @@ def test_paths_mode_marks_a_vanished_file_missing_and_ignores_strangers(tmp_path
     assert (stats.files_missing, stats.files_changed) == (1, 0)
     assert db.execute_sql("SELECT count(*) FROM api_request").fetchone() == (1,)
     assert db.execute_sql("SELECT missing FROM source_file").fetchall() == [(1,)]
+    # the run log keeps whole runs; a watcher's many targeted runs would flood it
+    assert db.execute_sql("SELECT count(*) FROM ingest_run").fetchone() == (1,)
     db.close()

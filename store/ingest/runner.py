@@ -234,14 +234,16 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
     started = time.perf_counter()
     stats = IngestStats()
     conn: sqlite3.Connection = db.connection()
+    record = paths is None  # a watcher's targeted runs are many and tiny: the run log keeps whole runs only
     try:
-        with transaction(conn):
-            stats.run_id = conn.execute(
-                "INSERT INTO ingest_run (started_ms, status, files_seen, files_changed, bytes_read, lines, "
-                "malformed_lines, requests_added, messages_added, sessions_added) "
-                "VALUES (?, 'running', 0, 0, 0, 0, 0, 0, 0, 0)",
-                (_now_ms(),),
-            ).lastrowid
+        if record:
+            with transaction(conn):
+                stats.run_id = conn.execute(
+                    "INSERT INTO ingest_run (started_ms, status, files_seen, files_changed, bytes_read, lines, "
+                    "malformed_lines, requests_added, messages_added, sessions_added) "
+                    "VALUES (?, 'running', 0, 0, 0, 0, 0, 0, 0, 0)",
+                    (_now_ms(),),
+                ).lastrowid
         before = max_rowids(conn, ("api_request", "message", "session"))
         stats.changes = mark(conn)
         plans = _scan(conn, roots, stats, paths)
@@ -261,14 +263,15 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
         stats.messages_added = count_above(conn, "message", before["message"])
         stats.sessions_added = count_above(conn, "session", before["session"])
         stats.seconds = time.perf_counter() - started
-        with transaction(conn):
-            conn.execute(
-                "UPDATE ingest_run SET finished_ms=?, status='ok', files_seen=?, files_changed=?, bytes_read=?, "
-                "lines=?, malformed_lines=?, requests_added=?, messages_added=?, sessions_added=? WHERE id=?",
-                (_now_ms(), stats.files_seen, stats.files_changed, stats.bytes_read, stats.lines,
-                 stats.malformed_lines, stats.requests_added, stats.messages_added, stats.sessions_added,
-                 stats.run_id),
-            )
+        if record:
+            with transaction(conn):
+                conn.execute(
+                    "UPDATE ingest_run SET finished_ms=?, status='ok', files_seen=?, files_changed=?, bytes_read=?, "
+                    "lines=?, malformed_lines=?, requests_added=?, messages_added=?, sessions_added=? WHERE id=?",
+                    (_now_ms(), stats.files_seen, stats.files_changed, stats.bytes_read, stats.lines,
+                     stats.malformed_lines, stats.requests_added, stats.messages_added, stats.sessions_added,
+                     stats.run_id),
+                )
         return stats
     except sqlite3.Error as exc:
         error = explain_sqlite_error(exc, db.database)
