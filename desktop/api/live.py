@@ -112,6 +112,7 @@ async def events(websocket: WebSocket) -> None:
         return
     types = websocket.query_params.get("types")
     bus: EventBus = websocket.app.state.bus
+    bus.attach_loop(asyncio.get_running_loop())  # normally done at start-up; harmless when already attached
     await websocket.accept()
     sub = bus.subscribe(types.split(",") if types else None)
     try:
