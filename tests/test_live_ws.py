@@ -177,3 +177,28 @@ def test_quota_from_statusline_post(live_server: ApiServer) -> None:
         latest = client.get("/api/quota").json()["data"]["latest"]
         assert latest["five_hour"]["usedPercentage"] == 42.5 and latest["seven_day"]["usedPercentage"] == 12.0
         assert client.post("/api/statusline", content=b"[1]").status_code == 400
+
+
+def test_command_hook_relay_forwards_to_the_running_app(live_server: ApiServer) -> None:
+    """`devhelion hook` (the command-hook form) finds the app through server.json and the event reaches /ws."""
+    import subprocess
+    import sys
+
+    assert json.loads((live_server.home / "server.json").read_text())["port"] == live_server.port
+    payload = {"hook_event_name": "PostToolUse", "session_id": "relay-1", "tool_name": "Bash",
+               "cwd": "/home/u/live", "tool_input": {"command": "ls"}}
+
+    async def scenario() -> dict:
+        async with websockets.connect(_ws_url(live_server, "&types=PostToolUse")) as ws:
+            await ws.recv()  # hello
+            start = time.monotonic()
+            done = await asyncio.to_thread(
+                subprocess.run, [sys.executable, "-m", "desktop", "hook"], input=json.dumps(payload).encode(),
+                env=live_server.env(), capture_output=True, timeout=10)
+            assert done.returncode == 0 and done.stdout == b""
+            assert time.monotonic() - start < 5
+            (event,) = await _expect(ws, lambda ev: len(ev) >= 1)
+            return event
+
+    event = asyncio.run(scenario())
+    assert event["session_id"] == "relay-1" and event["tool_name"] == "Bash"
