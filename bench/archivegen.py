@@ -13,6 +13,7 @@ import argparse
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 try:
@@ -21,7 +22,7 @@ except ImportError:  # run as a script from a checkout: make the repository impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from store.db import open_archive
 from store.ingest.rows import ParsedChunk, SessionFacts
-from store.sqlite_backend import transaction, write_chunk
+from store.sqlite_backend import flush_search_queue, transaction, write_chunk
 
 MODELS = (("claude-opus-4-6", 0.35), ("claude-sonnet-4-5-20250929", 0.5), ("claude-haiku-4-5-20251001", 0.15))
 TOOLS = ("Read", "Edit", "Bash", "Grep", "Glob", "Write", "TodoWrite", "WebFetch", "mcp__github__get_issue",
@@ -31,10 +32,13 @@ PROMPTS = ("fix the failing test in the parser", "add a CI workflow for the rele
            "review the pull request", "optimise the slow query", "rename the module and update imports")
 END_MS = 1_775_000_000_000  # fixed (2026-03-31): output never depends on "now"
 DAY_MS = 86_400_000
+TextSource = Callable[[str], str]
 
 
 def generate(path: Path, requests: int, seed: int = 1, days: int = 365, projects: int = 40,
-             requests_per_session: int = 60) -> dict[str, int]:
+             requests_per_session: int = 60, texts: TextSource | None = None) -> dict[str, int]:
+    """``texts(kind)`` (kind: prompt, answer, tool_input, tool_result), when given, replaces the short fixed texts
+    (for search benchmarks); it must not use ``rng``, so the rows stay those of the same seed."""
     rng = random.Random(seed)
     db = open_archive(path)
     conn = db.connection()
@@ -60,6 +64,8 @@ def generate(path: Path, requests: int, seed: int = 1, days: int = 365, projects
             user_uuid, asst_uuid = f"{sid[:8]}-u{r:05d}", f"{sid[:8]}-a{r:05d}"
             key = f"msg_{sid[:8]}{r:05d}:req_{sid[:8]}{r:05d}"
             text = rng.choice(PROMPTS) if r % 6 == 0 else None
+            if text is not None and texts is not None:
+                text = texts("prompt")
             chunk.messages.append((user_uuid, None, sid, "user", None, "user", ts, False, False, None, None, None,
                                    text, None, 0))
             out = int(rng.lognormvariate(5.5, 1.0))
@@ -69,18 +75,19 @@ def generate(path: Path, requests: int, seed: int = 1, days: int = 365, projects
                                    False, False, False, None, "2.1.39")
             context = context + write + out if context < 180_000 else rng.randrange(20_000, 40_000)
             chunk.messages.append((asst_uuid, user_uuid, sid, "assistant", None, "assistant", ts + 900, False, False,
-                                   None, key, model, f"answer {r}", None, 0))
+                                   None, key, model, texts("answer") if texts else f"answer {r}", None, 0))
             if rng.random() < 0.6:
                 tool = rng.choice(TOOLS)
                 tid = f"toolu_{sid[:8]}{r:05d}"
                 file_path = f"{cwd}/src/module_{rng.randrange(80)}.py" if tool in ("Read", "Edit", "Write") else None
                 chunk.tool_calls[tid] = (tid, sid, None, asst_uuid, key, tool,
                                          "github" if tool.startswith("mcp__") else None, None, file_path,
-                                         '{"generated": true}', ts + 900, False)
+                                         texts("tool_input") if texts else '{"generated": true}', ts + 900, False)
                 failed = rng.random() < 0.06
                 chunk.tool_results[tid] = (tid, sid, ts + 900 + rng.randrange(50, 20_000),
                                            "error" if failed else "ok",
-                                           f"Exit code {rng.randrange(1, 3)}" if failed else None, "result")
+                                           f"Exit code {rng.randrange(1, 3)}" if failed else None,
+                                           texts("tool_result") if texts else "result")
                 counts["tool_calls"] += 1
         facts.last_ts_ms = ts + 900
         counts["sessions"] += 1
@@ -89,6 +96,7 @@ def generate(path: Path, requests: int, seed: int = 1, days: int = 365, projects
         if len(chunk.requests) >= 20_000 or s == sessions - 1:
             with transaction(conn):
                 write_chunk(conn, chunk)
+                flush_search_queue(conn)
             chunk = ParsedChunk(path="generated", start_offset=0, end_offset=0)
             print(f"\r{counts['requests']:,} requests ({time.perf_counter() - tick:.0f} s)", end="", file=sys.stderr)
     print(file=sys.stderr)

@@ -78,15 +78,11 @@ def _console(stderr: bool = False) -> Any:
 def cli(ctx: click.Context) -> None:
     """Devhelion: a lasting archive of your Claude Code transcripts, with exact token and cost figures.
 
-    Without a command it starts the app: the local server (API and live event stream), watching the logs.
+    Without a command it starts the app: tray icon, dashboard window, budgets and notifications around the local
+    server (API and live event stream, watching the logs); without a display, the server alone.
     """
     if ctx.invoked_subcommand is None:
-        import os
-
-        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-            click.echo("No display found (neither DISPLAY nor WAYLAND_DISPLAY is set): running headless. "
-                       "Stop with Ctrl+C.", err=True)
-        ctx.invoke(serve)  # click fills in the defaults (127.0.0.1:8787, watching)
+        ctx.invoke(app)  # click fills in the defaults (127.0.0.1:8787, watching)
 
 
 @cli.command()
@@ -342,11 +338,24 @@ def serve(host: str, port: int, no_watch: bool) -> None:
         _fail(str(exc))
 
 
-from desktop.cli_live import hook, hooks, statusline  # noqa: E402  (registered last: the module imports only click)
+from desktop.cli_app import app  # noqa: E402  (registered last: these modules import only click)
+from desktop.cli_budgets import budgets  # noqa: E402
+from desktop.cli_live import hook, hooks, statusline  # noqa: E402
 
 cli.add_command(hooks)
 cli.add_command(hook)
 cli.add_command(statusline)
+cli.add_command(budgets)
+cli.add_command(app)
+
+from desktop.cli_keys import keys  # noqa: E402
+
+cli.add_command(keys)
+
+from desktop.cli_workbench import export, search  # noqa: E402
+
+cli.add_command(search)
+cli.add_command(export)
 
 
 def main() -> None:

@@ -57,3 +57,20 @@ def _read_existing(path: Path) -> str:
 def key_matches(presented: str, expected: str) -> bool:
     """Constant-time comparison, so response timing tells nothing about the key."""
     return hmac.compare_digest(presented.encode(), expected.encode())
+
+
+def replace_key(key: str, path: Path | None = None) -> Path:
+    """Write ``key`` as the local key (after a rotation), atomically and readable only by its owner."""
+    path = path or key_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path

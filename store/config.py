@@ -23,11 +23,24 @@ MAX_RETENTION_DAYS = 100 * 366
 
 @dataclass(frozen=True)
 class NotificationSettings:
-    """When the desktop app may notify: master switch, a daily spend threshold (USD), failed syncs."""
+    """When the desktop app may notify: master switch, a daily spend threshold (USD), failed syncs, and quiet hours
+    (local ``"HH:MM-HH:MM"``, may span midnight) during which budget notifications wait."""
 
     enabled: bool = True
     daily_cost_limit_usd: str | None = None  # decimal string, kept exact
     sync_errors: bool = True
+    quiet_hours: str | None = None
+
+
+@dataclass(frozen=True)
+class DataApiSettings:
+    """The data API's limits (the reference's defaults), key lifetime and how often insights are recomputed."""
+
+    rate_per_minute: int = 100  # per key
+    rate_per_hour: int = 1_000  # per key
+    team_rate_per_hour: int = 5_000  # across all keys of this install
+    key_expiry_days: int = 90  # default lifetime of a new key
+    insights_interval_minutes: int = 60  # the schedule; insights also run after each ingest
 
 
 @dataclass
@@ -41,6 +54,7 @@ class Settings:
     model_aliases: dict[str, str] = field(default_factory=dict)
     retention_days: int | None = None  # None: keep everything forever
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    data_api: DataApiSettings = field(default_factory=DataApiSettings)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -103,7 +117,8 @@ def settings_to_json(settings: Settings) -> dict[str, Any]:
         "model_aliases": settings.model_aliases,
         "retention_days": settings.retention_days,
         "notifications": {"enabled": n.enabled, "daily_cost_limit_usd": n.daily_cost_limit_usd,
-                          "sync_errors": n.sync_errors},
+                          "sync_errors": n.sync_errors, "quiet_hours": n.quiet_hours},
+        "data_api": dict(settings.data_api.__dict__),
     }
 
 
@@ -193,7 +208,38 @@ def _notifications(value: Any, current: Settings) -> NotificationSettings:
     limit = merged["daily_cost_limit_usd"]
     if limit is not None:
         merged["daily_cost_limit_usd"] = _positive_decimal(limit, "notifications.daily_cost_limit_usd")
+    merged["quiet_hours"] = _quiet_hours(merged["quiet_hours"])
     return NotificationSettings(**merged)
+
+
+def _quiet_hours(value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    from store.quiet_hours import parse_quiet_hours
+
+    try:
+        start, end = parse_quiet_hours(value)
+    except ValueError as exc:
+        raise ConfigError(f"notifications.quiet_hours: {exc}", "notifications") from exc
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+_DATA_API_LIMITS = {"rate_per_minute": 10**9, "rate_per_hour": 10**9, "team_rate_per_hour": 10**9,
+                    "key_expiry_days": 100 * 366, "insights_interval_minutes": 7 * 24 * 60}
+
+
+def _data_api(value: Any, current: Settings) -> DataApiSettings:
+    if not isinstance(value, dict):
+        raise ConfigError("data_api must be an object", "data_api")
+    unknown = set(value) - set(_DATA_API_LIMITS)
+    if unknown:
+        raise ConfigError(f"unknown data_api setting(s): {', '.join(sorted(unknown))}", "data_api")
+    merged = {**current.data_api.__dict__, **value}
+    for name, most in _DATA_API_LIMITS.items():
+        number = merged[name]
+        if isinstance(number, bool) or not isinstance(number, int) or not 1 <= number <= most:
+            raise ConfigError(f"data_api.{name} must be a whole number from 1 to {most}", "data_api")
+    return DataApiSettings(**merged)
 
 
 def _positive_decimal(value: Any, name: str) -> str:
@@ -228,4 +274,5 @@ _VALIDATORS = {
     "model_aliases": _model_aliases,
     "retention_days": _retention,
     "notifications": _notifications,
+    "data_api": _data_api,
 }

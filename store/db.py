@@ -4,26 +4,37 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 
 from peewee import SqliteDatabase
 
+from store.config import ConfigError, load_settings
 from store.models import ALL_MODELS, SchemaMeta, database
 from store.paths import database_path
 from store.sqlite_backend import (
     ArchiveError,
+    drop_day_triggers,
     explain_sqlite_error,
+    install_day_rollups,
     install_rollup_triggers,
     make_database,
+    queue_all_errors,
+    queue_all_prompts,
+    rebuild_day_rollups,
     rebuild_rollup,
+    rebuild_search_index,
 )
+from store.timezones import resolve_timezone
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # version -> migration that brings the schema from version-1 to version. Migrations only add
 # (tables, columns, indexes); they never drop or rewrite the user's history.
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: lambda db: rebuild_rollup(db.connection()),  # usage_rollup: filled from the requests already archived
+    3: lambda db: rebuild_search_index(db.connection()),  # full-text search over what is archived
+    4: lambda db: add_day_rollups(db.connection()),  # the dashboard's rollups, from what is archived
 }
 
 
@@ -55,6 +66,7 @@ def _ensure_schema(db: SqliteDatabase) -> None:
                 "Update Devhelion; the archive was left untouched."
             )
         install_rollup_triggers(db.connection())
+        install_day_rollups(db.connection())
         for version in range(max(current, 1) + 1, SCHEMA_VERSION + 1):
             MIGRATIONS[version](db)
         SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
@@ -64,3 +76,26 @@ def schema_version() -> int:
     """The schema version recorded in the bound archive (0 for a new one)."""
     row = SchemaMeta.get_or_none(SchemaMeta.key == "schema_version")
     return int(row.value) if row else 0
+
+
+def default_zone() -> tzinfo:
+    """The zone the dashboard most likely asks in (the configured one, else the machine's): day rollups are first
+    built for it; queries in another zone rebuild them."""
+    try:
+        return resolve_timezone(load_settings().timezone)
+    except (ConfigError, ValueError, OSError):
+        return resolve_timezone(None)
+
+
+def add_day_rollups(conn: sqlite3.Connection) -> None:
+    """Build the local-day rollups, file every errored call under its pattern and categorise every prompt
+    (migration to version 4)."""
+    from store.monitor.error_filing import file_queue  # pattern and prompt rules live with their statistics
+    from store.monitor.prompt_filing import file_prompt_queue
+
+    drop_day_triggers(conn)  # filed below without them, then every rollup built once
+    queue_all_errors(conn)
+    file_queue(conn)
+    queue_all_prompts(conn)
+    file_prompt_queue(conn)
+    rebuild_day_rollups(conn, default_zone(), with_files=True)

@@ -44,7 +44,7 @@ class Project(BaseModel):
 class Session(BaseModel):
     session_id = TextField(primary_key=True)
     project_id = IntegerField(null=True, index=True)
-    project_dir = TextField(null=True)  # encoded folder name: an opaque key, never decoded
+    project_dir = TextField(null=True, index=True)  # encoded folder name: an opaque key, never decoded
     cwd = TextField(null=True)
     cwd_ts_ms = BigIntegerField(null=True)  # time of the line the cwd came from (earliest wins)
     git_branch = TextField(null=True)
@@ -56,6 +56,10 @@ class Session(BaseModel):
     ai_title = TextField(null=True)
     first_prompt = TextField(null=True)
     first_prompt_ts_ms = BigIntegerField(null=True)
+
+    class Meta:
+        # a project's sessions active in a range (counts, branches, ids) read from the index alone
+        indexes = ((("project_id", "last_ts_ms", "first_ts_ms", "git_branch", "session_id"), False),)
 
 
 class Message(BaseModel):
@@ -133,6 +137,224 @@ class UsageRollup(BaseModel):
 
     class Meta:
         primary_key = CompositeKey("slot", "project_id", "model", "speed", "geo", "long_context")
+        without_rowid = True
+
+
+class ZoneDay(BaseModel):
+    """The local midnights of the rollup zone (see ``store/sqlite_backend.py``): a timestamp's local day is the
+    ``day`` of the last row starting at or before it. Rebuilt, with the day rollups, when the zone changes."""
+
+    start_ms = BigIntegerField(primary_key=True)
+    day = IntegerField(index=True)
+
+
+class UsageDay(BaseModel):
+    """``usage_rollup`` summed per local day of the rollup zone; project -1 holds every project.
+
+    Like the other day rollups, the day comes last in the key: sums over any range of days then group in key
+    order, without the sort that costs SQLite several times the read.
+    """
+
+    project_id = IntegerField()
+    day = IntegerField()
+    model = TextField()
+    speed = TextField()
+    geo = TextField()
+    long_context = BooleanField()
+    input_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)
+    cache_write_5m = BigIntegerField(default=0)
+    cache_write_1h = BigIntegerField(default=0)
+    cache_read = BigIntegerField(default=0)
+    web_search_requests = BigIntegerField(default=0)
+    requests = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "model", "speed", "geo", "long_context", "day")
+        without_rowid = True
+
+
+class SessionUsage(BaseModel):
+    """Request token sums per session, local day and pricing group (for top sessions and per-model sessions)."""
+
+    session_id = TextField()
+    day = IntegerField()
+    model = TextField()
+    speed = TextField()
+    geo = TextField()
+    long_context = BooleanField()
+    input_tokens = BigIntegerField(default=0)
+    output_tokens = BigIntegerField(default=0)
+    cache_write_5m = BigIntegerField(default=0)
+    cache_write_1h = BigIntegerField(default=0)
+    cache_read = BigIntegerField(default=0)
+    web_search_requests = BigIntegerField(default=0)
+    requests = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("session_id", "model", "speed", "geo", "long_context", "day")
+        without_rowid = True
+
+
+class ActivityDay(BaseModel):
+    """Transcript lines and API errors per project (-1: all) and local day (tool calls are in ``tool_day``)."""
+
+    project_id = IntegerField()
+    day = IntegerField()
+    messages = BigIntegerField(default=0)
+    api_errors = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "day")
+        without_rowid = True
+
+
+class ToolDay(BaseModel):
+    """Tool calls by outcome, with summed durations, per project (-1: all), local day, tool, MCP server and skill
+    (NULL names are stored as the blob x'00')."""
+
+    project_id = IntegerField()
+    day = IntegerField()
+    name = TextField()
+    mcp_server = TextField()
+    skill = TextField()
+    calls = BigIntegerField(default=0)
+    ok = BigIntegerField(default=0)
+    errors = BigIntegerField(default=0)
+    rejected = BigIntegerField(default=0)
+    interrupted = BigIntegerField(default=0)
+    pending = BigIntegerField(default=0)
+    duration_sum = BigIntegerField(default=0)
+    durations = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "name", "mcp_server", "skill", "day")
+        without_rowid = True
+
+
+class SessionStartDay(BaseModel):
+    """Sessions per local day they started on, with the sum and count of their known durations."""
+
+    day = IntegerField(primary_key=True)
+    sessions = BigIntegerField(default=0)
+    duration_sum = BigIntegerField(default=0)
+    durations = BigIntegerField(default=0)
+
+
+class SessionKeyDay(BaseModel):
+    """Which session had which key (``kind``: requests, model, tool, skill, MCP server) on which local day."""
+
+    session_id = TextField()
+    kind = IntegerField()
+    key = TextField()
+    key2 = TextField()
+    day = IntegerField()
+    n = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("session_id", "kind", "key", "key2", "day")
+        without_rowid = True
+
+
+class KeySessions(BaseModel):
+    """Sessions present per project (-1: all), key and local day, by the previous day each was present: counts
+    distinct sessions over any range of days (see ``store/sqlite_backend.py``)."""
+
+    project_id = IntegerField()
+    kind = IntegerField()
+    day = IntegerField()
+    key = TextField()
+    key2 = TextField()
+    prev = IntegerField()
+    sessions = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "kind", "key", "key2", "day", "prev")
+        without_rowid = True
+
+
+class FileTouch(BaseModel):
+    """Read/write/edit calls per project, file and tool over all time, with failures and the last call."""
+
+    project_id = IntegerField()
+    file_path = TextField()
+    name = TextField()
+    calls = BigIntegerField(default=0)
+    errors = BigIntegerField(default=0)
+    last_ms = BigIntegerField(null=True)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "file_path", "name")
+        without_rowid = True
+
+
+class ErrorPattern(BaseModel):
+    """A normalised error signature (see ``store/monitor/errors.py``) under which similar tool errors group."""
+
+    id = AutoField()
+    signature = TextField(unique=True)
+
+
+class ErrorCall(BaseModel):
+    """An errored tool call filed under its pattern, with the call's session, time and tool as they were filed
+    (the error rollups are kept from this table; a changed call is filed again)."""
+
+    tool_use_id = TextField(primary_key=True)
+    pattern_id = IntegerField()
+    session_id = TextField(index=True)
+    call_ts_ms = BigIntegerField(null=True)
+    name = TextField(null=True)
+
+
+class ErrorPending(BaseModel):
+    """Errored calls waiting to be filed under a pattern (filled by triggers, emptied by the next query)."""
+
+    tool_use_id = TextField(primary_key=True)
+
+
+class ErrorDay(BaseModel):
+    """Tool errors per project (-1: all), local day, pattern and tool (NULL names as the blob x'00')."""
+
+    project_id = IntegerField()
+    day = IntegerField()
+    pattern_id = IntegerField()
+    name = TextField()
+    errors = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "pattern_id", "name", "day")
+        without_rowid = True
+
+
+class PromptLine(BaseModel):
+    """A user line that may be a prompt, with its category over its whole turn (NULL: not a prompt); computed in
+    ``store/monitor/prompt_filing.py``, recomputed when its turn changes."""
+
+    uuid = TextField(primary_key=True)
+    session_id = TextField()
+    ts_ms = BigIntegerField(index=True)
+    category = TextField(null=True)
+
+    class Meta:
+        indexes = ((("session_id", "ts_ms"), False),)
+
+
+class PromptPending(BaseModel):
+    """User lines whose prompt category must be (re)computed (filled by triggers, emptied by the next query)."""
+
+    uuid = TextField(primary_key=True)
+
+
+class PromptDay(BaseModel):
+    """Prompts per project (-1: all), local day and category."""
+
+    project_id = IntegerField()
+    day = IntegerField()
+    category = TextField()
+    prompts = BigIntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "day", "category")
         without_rowid = True
 
 
@@ -273,6 +495,135 @@ class QuotaSample(BaseModel):
         indexes = ((("window", "ts_ms"), False),)
 
 
+class ApiKey(BaseModel):
+    """A key of the data API: only its SHA-256 is stored (the full key is shown once, at creation).
+
+    ``sk_live_`` keys (mode ``live``) read the archive, ``sk_test_`` keys (mode ``test``) the built-in demo
+    archive. The local key (``$DEVHELION_HOME/api-key``) is a live key with ``is_local`` set and no expiry.
+    """
+
+    id = AutoField()
+    public_id = TextField(unique=True)  # key_<hex>: a stable handle that is not the secret
+    name = TextField()
+    mode = TextField()  # live | test
+    key_hash = TextField(unique=True)  # sha256 hex of the full key
+    prefix = TextField()  # the key's first characters, for lists and `keys revoke PREFIX`
+    created_ms = BigIntegerField()
+    expires_ms = BigIntegerField(null=True)  # None: never (the local key)
+    last_used_ms = BigIntegerField(null=True)
+    revoked_ms = BigIntegerField(null=True)
+    is_local = BooleanField(default=False)
+
+
+class Insight(BaseModel):
+    """A finding of the local insights engine; its id is derived from (rule, subject, period), so each rule
+    creates at most one insight per subject and period, whatever the number of runs."""
+
+    id = TextField(primary_key=True)  # ins_<hex>
+    rule = TextField()
+    subject = TextField()
+    period = TextField()
+    title = TextField()
+    description = TextField()
+    value = TextField()
+    type = TextField()  # trend | anomaly | tip
+    category = TextField()  # cost | performance | quality | usage
+    created_ms = BigIntegerField(index=True)
+    read_ms = BigIntegerField(null=True)
+    data = TextField(null=True)  # the numbers behind the text, as JSON
+
+
+class Budget(BaseModel):
+    """A spending limit over a local day, week or month, optionally scoped to a project and a model.
+
+    ``amount`` is a decimal string (money stays exact); ``warning_threshold`` is the fraction of it that warns.
+    """
+
+    id = AutoField()
+    name = TextField()
+    amount = TextField()
+    period = TextField()  # daily | weekly | monthly
+    warning_threshold = FloatField(default=0.8)
+    project = TextField(null=True)  # full path or last path component, as the reports' --project
+    model = TextField(null=True)  # model id, or a part of it ("opus")
+    warn_on_forecast = BooleanField(default=False)
+    muted = BooleanField(default=False)
+    created_ms = BigIntegerField()
+    updated_ms = BigIntegerField()
+
+
+class BudgetAlert(BaseModel):
+    """One level (forecast | warning | exceeded) a budget reached in one period, and what its notification did.
+
+    Kept in the archive so a restart never notifies twice; ``outcome`` says whether the notification was sent,
+    deferred (quiet hours, no notification service yet) or deliberately not sent (muted, disabled, superseded).
+    """
+
+    id = AutoField()
+    budget_id = IntegerField()
+    period_key = TextField()  # "<period>:<first local date>"
+    level = TextField()
+    first_ms = BigIntegerField()
+    notified_ms = BigIntegerField(null=True)
+    outcome = TextField(default="pending")
+    attempts = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("budget_id", "period_key", "level"), True),)
+
+
+class SessionNote(BaseModel):
+    """The user's own note on a session. Ingest, sync reset and retention never touch it (nor ``SessionTag``):
+    it is kept even while its session is absent, and shows again when the session is re-read."""
+
+    session_id = TextField(primary_key=True)
+    notes = TextField()
+    updated_ms = BigIntegerField()
+
+
+class SessionTag(BaseModel):
+    """A tag the user put on a session (lower case, trimmed); the user's own data like ``SessionNote``."""
+
+    session_id = TextField()
+    tag = TextField(index=True)
+    created_ms = BigIntegerField()
+
+    class Meta:
+        primary_key = CompositeKey("session_id", "tag")
+
+
+class GitLink(BaseModel):
+    """Outcome of the last git look-up for a session: ``linked``, ``no_cwd``, ``no_repo``, ``no_git`` or ``error``
+    (an absent repository or git is a recorded outcome, not a failure)."""
+
+    session_id = TextField(primary_key=True)
+    status = TextField()
+    repo_root = TextField(null=True)
+    branch = TextField(null=True)  # the branch searched; None: every ref (unknown or detached branch)
+    detail = TextField(null=True)
+    synced_ms = BigIntegerField()
+
+
+class GitCommit(BaseModel):
+    """A commit made in a session's repository during the session, on its branch (found by ``git log``)."""
+
+    session_id = TextField()
+    sha = TextField()
+    repo_root = TextField()
+    author_name = TextField(null=True)
+    author_email = TextField(null=True)
+    committed_ms = BigIntegerField()  # committer date: when the commit was made in this repository
+    authored_ms = BigIntegerField(null=True)
+    subject = TextField()
+    body = TextField(null=True)
+    files_changed = IntegerField(default=0)
+    insertions = IntegerField(default=0)
+    deletions = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("session_id", "sha")
+
+
 ALL_MODELS: tuple[type[BaseModel], ...] = (
     SchemaMeta,
     Project,
@@ -280,6 +631,22 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     Message,
     ApiRequest,
     UsageRollup,
+    ZoneDay,
+    UsageDay,
+    SessionUsage,
+    ActivityDay,
+    ToolDay,
+    SessionStartDay,
+    SessionKeyDay,
+    KeySessions,
+    FileTouch,
+    ErrorPattern,
+    ErrorCall,
+    ErrorPending,
+    ErrorDay,
+    PromptLine,
+    PromptPending,
+    PromptDay,
     ToolCall,
     Subagent,
     Compaction,
@@ -289,4 +656,12 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     IngestRun,
     HookEvent,
     QuotaSample,
+    ApiKey,
+    Insight,
+    Budget,
+    BudgetAlert,
+    SessionNote,
+    SessionTag,
+    GitLink,
+    GitCommit,
 )

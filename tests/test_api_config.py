@@ -15,7 +15,8 @@ from tests.api_server import TIMEZONE, ApiServer, cli, data, error, sample_serve
 from tests.test_api_sync import _lines, _turn
 
 DEFAULTS = {"timezone": TIMEZONE, "logRoots": [], "startOfWeek": 0, "priceOverrides": {}, "modelAliases": {},
-            "retentionDays": None, "notifications": {"enabled": True, "dailyCostLimitUsd": None, "syncErrors": True}}
+            "retentionDays": None, "notifications": {"enabled": True, "dailyCostLimitUsd": None, "syncErrors": True,
+                                                     "quietHours": None}}
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +45,8 @@ def test_defaults(server: ApiServer, client: httpx.Client) -> None:
     assert config["logRoots"] == [] and config["defaultLogRoots"] == [str(server.claude_dir)]
     assert config["effectiveLogRoots"] == [str(server.claude_dir)]
     assert config["retentionDays"] is None  # keep forever unless the user says otherwise
-    assert config["notifications"] == {"enabled": True, "dailyCostLimitUsd": None, "syncErrors": True}
+    assert config["notifications"] == {"enabled": True, "dailyCostLimitUsd": None, "syncErrors": True,
+                                       "quietHours": None}
     assert config["priceOverrides"] == {} and config["modelAliases"] == {} and config["startOfWeek"] == 0
     assert config["priceTable"].startswith("litellm-")
 
@@ -104,9 +106,11 @@ def test_new_log_root_is_read_at_once(server: ApiServer, client: httpx.Client,
 
 def test_notifications_merge_and_persist(server: ApiServer, client: httpx.Client) -> None:
     saved = data(client.post("/api/config", json={"notifications": {"dailyCostLimitUsd": 12.5}}))
-    assert saved["notifications"] == {"enabled": True, "dailyCostLimitUsd": "12.5", "syncErrors": True}
-    saved = data(client.post("/api/config", json={"notifications": {"enabled": False}}))
-    assert saved["notifications"] == {"enabled": False, "dailyCostLimitUsd": "12.5", "syncErrors": True}
+    assert saved["notifications"] == {"enabled": True, "dailyCostLimitUsd": "12.5", "syncErrors": True,
+                                      "quietHours": None}
+    saved = data(client.post("/api/config", json={"notifications": {"enabled": False, "quietHours": "22:00-7:30"}}))
+    assert saved["notifications"] == {"enabled": False, "dailyCostLimitUsd": "12.5", "syncErrors": True,
+                                      "quietHours": "22:00-07:30"}
     assert _file(server)["notifications"]["daily_cost_limit_usd"] == "12.5"
     assert data(client.get("/api/config"))["notifications"]["enabled"] is False
 
@@ -142,6 +146,8 @@ def test_unknown_keys_in_the_file_survive_a_save(server: ApiServer, client: http
     ({"notifications": {"dailyCostLimitUsd": -1}}, "notifications"),
     ({"notifications": {"dailyCostLimitUsd": "lots"}}, "notifications"),
     ({"notifications": {"sound": True}}, "notifications"),
+    ({"notifications": {"quietHours": "22-7"}}, "notifications"),
+    ({"notifications": {"quietHours": "25:00-07:00"}}, "notifications"),
     ({"colour": "blue"}, "colour"),
 ])
 def test_invalid_changes_are_refused_and_nothing_is_saved(server: ApiServer, client: httpx.Client, body: dict,

@@ -22,7 +22,7 @@ _FIELDS = {"logRoots": "extra_roots", "timezone": "timezone", "startOfWeek": "st
            "priceOverrides": "price_overrides", "modelAliases": "model_aliases", "retentionDays": "retention_days",
            "notifications": "notifications"}
 _NOTIFICATION_FIELDS = {"enabled": "enabled", "dailyCostLimitUsd": "daily_cost_limit_usd",
-                        "syncErrors": "sync_errors"}
+                        "syncErrors": "sync_errors", "quietHours": "quiet_hours"}
 
 
 class NotificationsIn(BaseModel):
@@ -32,6 +32,8 @@ class NotificationsIn(BaseModel):
     dailyCostLimitUsd: float | str | None = Field(default=None, description="Daily spend (USD) that triggers a "
                                                                              "notification; null for none")
     syncErrors: StrictBool | None = None
+    quietHours: str | None = Field(default=None, description="Local 'HH:MM-HH:MM' during which budget "
+                                                             "notifications wait; null for none")
 
 
 class ConfigUpdate(BaseModel):
@@ -90,7 +92,8 @@ def config_view(archive: Archive) -> dict[str, Any]:
         "retentionDays": s.retention_days,
         "notifications": {"enabled": s.notifications.enabled,
                           "dailyCostLimitUsd": s.notifications.daily_cost_limit_usd,
-                          "syncErrors": s.notifications.sync_errors},
+                          "syncErrors": s.notifications.sync_errors,
+                          "quietHours": s.notifications.quiet_hours},
         "priceTable": archive.prices.version,
     }
 

@@ -64,7 +64,7 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
 
 @router.get("/api/quota")
 def quota(archive: ArchiveDep,
-          since: Annotated[int | None, Query(ge=0, description="History from this epoch-ms time")] = None,
+          since: Annotated[int | None, Query(ge=0, le=2**53, description="History from this epoch-ms time")] = None,
           limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
           window: Annotated[str | None, Query(pattern="^(five_hour|seven_day)$")] = None) -> dict[str, Any]:
     """The real plan quota the statusline reported: the latest sample per window and the history."""

@@ -124,8 +124,10 @@ PageDep = Annotated[Page, Depends(page)]
 
 
 @router.get("/sessions", summary="Sessions active in the range, most recent first")
-def list_sessions(archive: ArchiveDep, scope: ListScope, pg: PageDep) -> dict[str, Any]:
-    return sessions.list_sessions(archive.db, archive.prices, scope, pg)
+def list_sessions(archive: ArchiveDep, scope: ListScope, pg: PageDep,
+                  tag: Annotated[str | None, Query(max_length=200, description="Only sessions with this tag")] = None,
+                  ) -> dict[str, Any]:
+    return sessions.list_sessions(archive.db, archive.prices, scope, pg, tag=tag)
 
 
 @router.get("/sessions/{session_id}", responses=_NOT_FOUND,

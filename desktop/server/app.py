@@ -19,7 +19,24 @@ from desktop.api.security import SecurityMiddleware, allowed_hosts, openapi_secu
 from desktop.live.bus import EventBus
 from desktop.live.service import LiveService
 from store.archive import Archive
-from store.sync_runner import SyncRunner
+from store.config import Settings
+from store.demo.archive import DemoArchive
+from store.insights.service import InsightsService
+from store.keys import KeyStore, archive_keys
+from store.ratelimit import FILENAME as RATELIMIT_FILE
+from store.ratelimit import Limits, RateLimiter
+from store.sync_runner import SyncResult, SyncRunner
+
+
+def include_routers(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """Add the routes but not another layer of lifespan: FastAPI wraps the app's lifespan once per
+    ``include_router`` even for routers without one, and NiceGUI's test fixture assembles the app once per test,
+    so the nesting would grow until Python's recursion limit."""
+    lifespan = app.router.lifespan_context
+    for router in routers:
+        app.include_router(router)
+    app.router.lifespan_context = lifespan
+
 
 ROUTER_MODULES = (
     "desktop.api.health",
@@ -28,6 +45,10 @@ ROUTER_MODULES = (
     "desktop.api.config",
     "desktop.api.monitor",
     "desktop.api.live",
+    "desktop.api.budgets",
+    "desktop.api.data",
+    "desktop.api.keys",
+    "desktop.api.workbench",
 )
 OPENAPI_URL = "/api/openapi.json"
 DOCS_URL = "/api/docs"
@@ -38,12 +59,14 @@ def load_routers(modules: Iterable[str] = ROUTER_MODULES) -> list[APIRouter]:
 
 
 def configure_app(app: FastAPI, archive: Archive, api_key: str, bind_host: str = "127.0.0.1",
-                  routers: Iterable[APIRouter] | None = None, live: bool = True) -> FastAPI:
+                  routers: Iterable[APIRouter] | None = None, live: bool = True,
+                  keys: KeyStore | None = None) -> FastAPI:
     """Wire ``app`` (NiceGUI's ``app`` in production) for serving; call once, before the server starts.
 
     With ``live`` the log roots are watched from start-up (the watcher's first report is a full rescan, which
     ingests whatever changed while the app was not running); without it, one sync runs at start-up and later
-    ones only on request.
+    ones only on request. ``keys`` is the key store the middleware accepts keys from (by default the archive's,
+    with ``api_key`` recorded in it as the local key).
     """
     app.title, app.version = "Devhelion", __version__
     app.description = ("Local API of Devhelion, your Claude Code archive. Every /api route except /api/health "
@@ -55,22 +78,53 @@ def configure_app(app: FastAPI, archive: Archive, api_key: str, bind_host: str =
     app.state.bus = bus = EventBus()
     app.state.sync = runner = SyncRunner(archive)
     app.state.live = service = LiveService(runner, bus) if live else None
+    if keys is None:
+        keys = archive_keys(archive)
+        keys.import_local(api_key)
+    app.state.keys = keys
+    app.state.limiter = limiter = RateLimiter(archive.path.parent / RATELIMIT_FILE)
+    app.state.demo = demo = DemoArchive(archive.path.parent / "demo", archive.db.connection)
+    app.state.insights = insights = InsightsService(archive, bus.publish)
+    _after_each_sync(runner, insights)
     install_error_handlers(app)
-    for router in load_routers() if routers is None else routers:
-        app.include_router(router)
-    app.add_middleware(SecurityMiddleware, api_key=api_key, hosts=allowed_hosts(bind_host))
+    include_routers(app, load_routers() if routers is None else routers)
+    app.add_middleware(SecurityMiddleware, api_key=api_key, hosts=allowed_hosts(bind_host), keys=keys,
+                       limiter=limiter, limits=lambda: rate_limits(archive.settings))
     app.setup()  # adds the OpenAPI and docs routes now that their URLs are set
     _document_security(app)
     add_startup = getattr(app, "on_startup", None)
     add_shutdown = getattr(app, "on_shutdown", None)
     if callable(add_startup) and callable(add_shutdown):  # NiceGUI's app; plain FastAPI would use a lifespan
         add_startup(lambda: bus.attach_loop(asyncio.get_running_loop()))
+        importlib.import_module("ui.pages").register(app)  # the dashboard's pages (ui/pages, issue 7)
+        add_startup(insights.start)
+        add_shutdown(insights.stop)
+        add_shutdown(limiter.close)
+        add_shutdown(demo.close)
         if service is not None:
             add_startup(service.start)
             add_shutdown(service.stop)
         else:
             add_startup(lambda: _start_sync(runner))
     return app
+
+
+def rate_limits(settings: Settings) -> Limits:
+    """The data API's limits as configured now (``data_api`` in config.json; changes apply to the next request)."""
+    api = settings.data_api
+    return Limits(api.rate_per_minute, api.rate_per_hour, api.team_rate_per_hour)
+
+
+def _after_each_sync(runner: SyncRunner, insights: InsightsService) -> None:
+    """Wake the insights engine after every ingest (it runs on its own thread and skips when nothing changed)."""
+    previous = runner.on_finished
+
+    def finished(result: SyncResult) -> None:
+        if previous is not None:
+            previous(result)
+        insights.notify()
+
+    runner.on_finished = finished
 
 
 def _start_sync(runner: SyncRunner) -> None:

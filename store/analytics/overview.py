@@ -6,17 +6,21 @@ when its activity (first to last line) overlaps it, and to the local day it star
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from collections import defaultdict
+from datetime import UTC, tzinfo
 from typing import Any
 
 from peewee import Database
 
 from store.analytics.range import TimeRange, iso
 from store.analytics.usage import KeyUsage, day_groups, price_rows, range_usage
+from store.monitor.figures import tool_counts
+from store.monitor.params import Scope
+from store.monitor.rollups import day_date, plan
 from store.pricing import PriceTable
 from store.reports.ccusage_json import money
 from store.reports.usage import Usage
-from store.timezones import SLOT_MS, day_number_date, local_day_sql
+from store.timezones import SLOT_MS, slot_local_date
 
 TOP_MODELS = 5
 
@@ -113,24 +117,35 @@ def daily_usage(db: Database, prices: PriceTable, rng: TimeRange, tz: tzinfo) ->
 
 def _sessions_started(db: Database, rng: TimeRange, tz: tzinfo) -> dict[Any, tuple[int, float | None]]:
     """Local day -> (sessions that started in the range that day, their mean duration in ms)."""
-    where, params = rng.where("first_ts_ms")
-    clause = "".join(f" AND {w}" for w in where)
-    first, last = db.execute_sql(f"SELECT min(first_ts_ms), max(first_ts_ms) FROM session WHERE "
-                                 f"first_ts_ms IS NOT NULL{clause}", params).fetchone()
-    if first is None:
-        return {}
-    day = local_day_sql(f"(first_ts_ms / {SLOT_MS})", tz, first // SLOT_MS, last // SLOT_MS)
-    rows = db.execute_sql(f"SELECT {day}, count(*), avg(last_ts_ms - first_ts_ms) FROM session "
-                          f"WHERE first_ts_ms IS NOT NULL{clause} GROUP BY 1", params).fetchall()
-    return {day_number_date(d): (n, avg) for d, n, avg in rows}
+    scope = Scope(tz, rng.start_ms, rng.end_ms)
+    p = plan(db, scope, by_day=True)
+    sums: dict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
+    rows: list[tuple] = []
+    if p.whole:
+        rows += [(day_date(day), *counts) for day, *counts in db.execute_sql(
+            "SELECT day, sum(sessions), sum(duration_sum), sum(durations) FROM session_start_day "
+            "WHERE day BETWEEN ? AND ? GROUP BY 1", [p.lo, p.hi]).fetchall()]
+    for edge in p.edges:
+        where, params = TimeRange(edge.start_ms, edge.end_ms).where("first_ts_ms")
+        clause = "".join(f" AND {w}" for w in where)
+        rows += [(slot_local_date(slot, tz), *counts) for slot, *counts in db.execute_sql(
+            f"SELECT first_ts_ms / {SLOT_MS}, count(*), coalesce(sum(last_ts_ms - first_ts_ms), 0), "
+            f"count(last_ts_ms - first_ts_ms) FROM session WHERE first_ts_ms IS NOT NULL{clause} GROUP BY 1",
+            params).fetchall()]
+    for day, n, total, durations in rows:
+        acc = sums[day]
+        acc[0] += n
+        acc[1] += total
+        acc[2] += durations
+    return {day: (n, total / durations if durations else None) for day, (n, total, durations) in sums.items() if n}
 
 
 def tool_usage(db: Database, rng: TimeRange) -> list[dict[str, Any]]:
     """Tool calls per tool name in the range (by call time), most used first."""
-    where, params = rng.where("call_ts_ms")
-    sql = ("SELECT name, count(*) FROM tool_call WHERE name IS NOT NULL"
-           + "".join(f" AND {w}" for w in where) + " GROUP BY name")
-    counts = db.execute_sql(sql, params).fetchall()
-    whole = sum(n for _, n in counts)
-    rows = [{"tool": name, "count": n, "percentage": _percent(n, whole)} for name, n in counts]
+    calls: dict[str, int] = defaultdict(int)
+    for (name, _, _), counts in tool_counts(db, Scope(UTC, rng.start_ms, rng.end_ms)).items():
+        if name is not None:
+            calls[name] += counts.calls
+    whole = sum(calls.values())
+    rows = [{"tool": name, "count": n, "percentage": _percent(n, whole)} for name, n in calls.items() if n]
     return sorted(rows, key=lambda r: (-r["count"], r["tool"]))

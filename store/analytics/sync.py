@@ -10,6 +10,7 @@ from peewee import Database
 
 from store.analytics.range import iso
 from store.ingest.discover import classify, iter_transcript_files
+from store.sqlite_backend import ALL_PROJECTS
 
 PREVIEW_COUNT_BYTES = 64 << 20  # count lines exactly up to this many pending bytes, estimate beyond
 DEFAULT_LINE_BYTES = 2048
@@ -101,8 +102,12 @@ def _count_lines(path: str, start: int, end: int) -> int:
 def archive_stats(db: Database, path: Path, retention_days: int | None) -> dict[str, Any]:
     sessions, oldest, newest = db.execute_sql(
         "SELECT count(*), min(first_ts_ms), max(first_ts_ms) FROM session").fetchone()
-    messages = db.execute_sql("SELECT count(*) FROM message").fetchone()[0]
-    requests = db.execute_sql("SELECT count(*) FROM api_request").fetchone()[0]
+    # row counts from the rollups (all projects, every day) instead of counting millions of rows
+    messages = db.execute_sql(f"SELECT coalesce(sum(messages), 0) FROM activity_day WHERE project_id = "
+                              f"{ALL_PROJECTS}").fetchone()[0]
+    requests = db.execute_sql(f"SELECT coalesce(sum(requests), 0) FROM usage_day WHERE project_id = {ALL_PROJECTS}"
+                              ).fetchone()[0] + db.execute_sql("SELECT count(*) FROM api_request WHERE model IS NULL"
+                                                               ).fetchone()[0]
     files = db.execute_sql("SELECT count(*) FROM source_file").fetchone()[0]
     size = sum(os.path.getsize(p) for p in (path, Path(f"{path}-wal")) if os.path.exists(p))
     return {

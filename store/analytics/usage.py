@@ -1,22 +1,24 @@
 """Requests in a time range, summed per key and pricing group and priced with the report code's rules.
 
-Usage comes from the ``usage_rollup`` table (15-minute slots, kept exact at ingest) like ``devhelion report``'s,
-plus the requests of the partial slots at the ends of a date-time range. Each (key, pricing group) is priced
-once with ``price_group``, the report's own function, so every surface gives the same figures for a range.
+Usage comes from the local-day rollup (kept exact at ingest), plus the requests of the partial days at the ends
+of a date-time range. Each (key, pricing group) is priced once with ``price_group``, the report's own function,
+so every surface gives the same figures for a range.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 
 from peewee import Database
 
 from store.analytics.range import TimeRange
+from store.monitor.params import Scope
+from store.monitor.rollups import plan
+from store.monitor.usage import scope_rows, session_rows
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, is_synthetic
 from store.reports.usage import Usage, display_model, price_group
-from store.timezones import SLOT_MS, day_number_date, local_day_sql
 
 _GROUP_SUMS = (
     f"r.model, r.speed, r.inference_geo, "
@@ -48,60 +50,10 @@ def day_groups(db: Database, rng: TimeRange, tz: tzinfo | None) -> list[tuple]:
     """``(local date, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)``;
     with ``tz=None`` the first item is ``None`` and there is one row per pricing group for the whole range.
 
-    Whole 15-minute slots come from the rollup; only the partial slots at the ends of a date-time range are summed
-    from the requests (local dates always start on a slot, so a date range has none).
+    Whole local days come from the day rollup, the partial days at the ends of a date-time range from the
+    requests (see ``store.monitor.rollups``).
     """
-    lo = None if rng.start_ms is None else -(-rng.start_ms // SLOT_MS)  # first whole slot
-    hi = None if rng.end_ms is None else rng.end_ms // SLOT_MS  # first slot not wholly inside
-    if lo is not None and hi is not None and lo >= hi:  # shorter than a slot: requests only
-        return _request_day_groups(db, rng, tz)
-    rows = _rollup_day_groups(db, lo, hi, tz)
-    if lo is not None and rng.start_ms < lo * SLOT_MS:
-        rows += _request_day_groups(db, TimeRange(rng.start_ms, lo * SLOT_MS), tz)
-    if hi is not None and rng.end_ms > hi * SLOT_MS:
-        rows += _request_day_groups(db, TimeRange(hi * SLOT_MS, rng.end_ms), tz)
-    return rows
-
-
-def _day_sql(db: Database, column: str, scope: str, params: list, tz: tzinfo | None) -> str | None:
-    """The local-day expression for ``column`` (a slot) over the scope's rows; None when there are none."""
-    if tz is None:
-        return "NULL"
-    # two queries: SQLite answers a lone min() or max() from the index, both together by a full scan
-    (first,) = db.execute_sql(f"SELECT min({column}) {scope}", params).fetchone()
-    (last,) = db.execute_sql(f"SELECT max({column}) {scope}", params).fetchone()
-    return None if first is None else local_day_sql(column, tz, first, last)
-
-
-def _dated(rows: list[tuple], tz: tzinfo | None) -> list[tuple]:
-    return rows if tz is None else [(day_number_date(row[0]), *row[1:]) for row in rows]
-
-
-def _rollup_day_groups(db: Database, lo: int | None, hi: int | None, tz: tzinfo | None) -> list[tuple]:
-    where, params = [], []
-    if lo is not None:
-        where.append("u.slot >= ?")
-        params.append(lo)
-    if hi is not None:
-        where.append("u.slot < ?")
-        params.append(hi)
-    scope = f"FROM usage_rollup u WHERE {' AND '.join(where) or '1'}"
-    day = _day_sql(db, "u.slot", scope, params, tz)
-    if day is None:
-        return []
-    sql = (f"SELECT {day}, u.model, nullif(u.speed, ''), nullif(u.geo, ''), u.long_context, sum(u.input_tokens), "
-           "sum(u.output_tokens), sum(u.cache_write_5m), sum(u.cache_write_1h), sum(u.cache_read), "
-           f"sum(u.web_search_requests), sum(u.requests) {scope} GROUP BY 1, 2, 3, 4, 5")
-    return _dated(db.execute_sql(sql, params).fetchall(), tz)
-
-
-def _request_day_groups(db: Database, rng: TimeRange, tz: tzinfo | None) -> list[tuple]:
-    scope, params = request_scope(rng)
-    day = _day_sql(db, f"(r.ts_ms / {SLOT_MS})", scope, params, tz)
-    if day is None:
-        return []
-    rows = db.execute_sql(f"SELECT {day}, {_GROUP_SUMS} {scope} GROUP BY 1, 2, 3, 4, 5", params).fetchall()
-    return _dated(rows, tz)
+    return scope_rows(db, Scope(tz or UTC, rng.start_ms, rng.end_ms), by_day=tz is not None)
 
 
 def price_rows(prices: PriceTable, rows: Iterable[tuple], key: Callable[[object], object] = lambda k: k
@@ -137,11 +89,15 @@ def range_usage(db: Database, prices: PriceTable, rng: TimeRange) -> KeyUsage | 
 
 def usage_by_session(db: Database, prices: PriceTable, rng: TimeRange, session_ids: Sequence[str]
                      ) -> dict[object, KeyUsage]:
-    """Priced usage of the given sessions inside the range."""
+    """Priced usage of the given sessions inside the range: whole local days from the per-session rollup, the
+    partial days at the ends from the requests."""
     if not session_ids:
         return {}
-    scope, params = request_scope(rng, session_ids)
-    rows = db.execute_sql(f"SELECT r.session_id, {_GROUP_SUMS} {scope} GROUP BY 1, 2, 3, 4, 5", params).fetchall()
+    p = plan(db, Scope(UTC, rng.start_ms, rng.end_ms))
+    rows = session_rows(db, session_ids, p.lo, p.hi) if p.whole else []
+    for edge in p.edges:
+        scope, params = request_scope(TimeRange(edge.start_ms, edge.end_ms), session_ids)
+        rows += db.execute_sql(f"SELECT r.session_id, {_GROUP_SUMS} {scope} GROUP BY 1, 2, 3, 4, 5", params).fetchall()
     return price_rows(prices, rows)
 
 

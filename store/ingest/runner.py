@@ -30,6 +30,7 @@ from store.sqlite_backend import (
     LINK_SUBAGENT_TYPES,
     count_above,
     explain_sqlite_error,
+    flush_search_queue,
     max_rowids,
     transaction,
     write_chunk,
@@ -322,6 +323,7 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
                      if task.is_last else 0, plan.stat.st_dev, plan.stat.st_ino, head, chunk.lines,
                      chunk.malformed, chunk.first_malformed, plan.source_id),
                 )
+            flush_search_queue(conn)  # the new text is searchable from the same commit
         pending.clear()
         pending_rows = 0
 

@@ -12,9 +12,11 @@ from store.monitor.fmt import iso, usage_json
 from store.monitor.heatmap import ACTIONS
 from store.monitor.lookup import project_paths
 from store.monitor.params import Scope, require
+from store.monitor.session_counts import indexed_sessions_where
 from store.monitor.sessions import project_name, session_row
-from store.monitor.sql import Where, chunks, marks, requests_where, sessions_where
-from store.monitor.usage import KeyUsage, priced_usage, token_classes_json
+from store.monitor.sql import Where, chunks, marks
+from store.monitor.top_sessions import top_sessions
+from store.monitor.usage import KeyUsage, price_rows, priced_usage, rekey_rows, scope_rows, token_classes_json
 from store.pricing import PriceTable
 from store.reports.sessions import TITLE_SQL
 from store.reports.usage import Usage
@@ -71,8 +73,9 @@ def project_breakdown(db: Database, prices: PriceTable, scope: Scope) -> dict[st
     tools and branches."""
     project = require(scope.project, "project")
     roots = project_paths(db, project)
-    entry = priced_usage(db, prices, requests_where(scope), with_classes=True).get(None) or KeyUsage()
-    swhere = sessions_where(Scope(scope.tz, scope.start_ms, scope.end_ms, project))
+    rows = rekey_rows(scope_rows(db, scope), lambda _: None)
+    entry = price_rows(rows, prices, with_classes=True).get(None) or KeyUsage()
+    swhere = indexed_sessions_where(db, Scope(scope.tz, scope.start_ms, scope.end_ms, project))
     count, first, last = db.execute_sql(
         f"SELECT count(*), min(s.first_ts_ms), max(s.last_ts_ms) FROM session s{swhere.sql}",
         swhere.params).fetchone()
@@ -88,9 +91,7 @@ def project_breakdown(db: Database, prices: PriceTable, scope: Scope) -> dict[st
 
 
 def _top_sessions(db: Database, prices: PriceTable, scope: Scope) -> list[dict[str, Any]]:
-    per_session = priced_usage(db, prices, requests_where(scope), "r.session_id")
-    top = sorted(per_session.items(), key=lambda kv: (-kv[1].total.cost, -kv[1].total.total_tokens, kv[0]))
-    top = top[:TOP_SESSIONS]
+    top = top_sessions(db, prices, scope, TOP_SESSIONS)
     titles: dict[str, tuple] = {}
     ids = [sid for sid, _ in top]
     for part in chunks(ids):

@@ -11,16 +11,18 @@ from typing import Any
 
 from peewee import Database
 
+from store.monitor.by_project import project_figures
+from store.monitor.figures import ToolCounts, key_sessions, tool_counts
 from store.monitor.fmt import iso, rate, usage_json
 from store.monitor.params import Scope
+from store.monitor.rollups import day_bounds, plan
+from store.monitor.session_counts import sessions_by_project
 from store.monitor.sessions import project_name
-from store.monitor.sql import requests_where, sessions_where, tool_calls_where
-from store.monitor.usage import KeyUsage, grouped_rows, price_rows, rekey_rows
+from store.monitor.sql import chunks, marks, tool_calls_where
+from store.monitor.usage import KeyUsage, price_rows, rekey_rows, scope_rows
 from store.pricing import PriceTable
-from store.reports.usage import Usage, display_model
-
-_STATUS_SUMS = ("count(*), sum(t.status = 'ok'), sum(t.status = 'error'), sum(t.status = 'rejected'), "
-                "sum(t.status = 'interrupted'), sum(t.status = 'pending')")
+from store.reports.usage import Usage
+from store.sqlite_backend import DAY_UNDATED, KIND_MCP, KIND_MODEL, KIND_SKILL, KIND_TOOL, NULL_KEY
 
 
 def _status_json(calls: int, ok: int, errors: int, rejected: int, interrupted: int, pending: int) -> dict[str, Any]:
@@ -29,33 +31,63 @@ def _status_json(calls: int, ok: int, errors: int, rejected: int, interrupted: i
             "pending": pending, "success_rate": rate(ok, finished), "error_rate": rate(errors, finished)}
 
 
+def _outcomes(counts: ToolCounts) -> dict[str, Any]:
+    return _status_json(counts.calls, counts.ok, counts.errors, counts.rejected, counts.interrupted, counts.pending)
+
+
 def tool_stats(db: Database, scope: Scope) -> dict[str, Any]:
     """Per tool: calls by outcome, success rate over finished calls, mean duration, sessions using it."""
-    where = tool_calls_where(scope)
-    rows = db.execute_sql(
-        f"SELECT coalesce(t.name, '(unknown)'), t.mcp_server, {_STATUS_SUMS}, avg(t.duration_ms), "
-        f"count(DISTINCT t.session_id) FROM tool_call t{where.sql} GROUP BY 1 ORDER BY 3 DESC, 1",
-        where.params).fetchall()
-    tools = [{"tool_name": name, "mcp_server": server, **_status_json(*counts),
-              "avg_duration_ms": round(avg) if avg is not None else None, "sessions": sessions}
-             for name, server, *counts, avg, sessions in rows]
+    per_tool: dict[str | None, ToolCounts] = defaultdict(ToolCounts)
+    servers: dict[str | None, str | None] = {}
+    for (name, server, _), counts in tool_counts(db, scope).items():
+        per_tool[name].add(counts.as_tuple())
+        if servers.get(name) is None:
+            servers[name] = server
+    sessions = key_sessions(db, scope, KIND_TOOL)
+    tools = [{"tool_name": name or "(unknown)", "mcp_server": servers[name], **_outcomes(counts),
+              "avg_duration_ms": round(counts.avg_duration) if counts.avg_duration is not None else None,
+              "sessions": sessions[(name, "")]}
+             for name, counts in per_tool.items() if counts.calls]
+    tools.sort(key=lambda t: (-t["calls"], t["tool_name"]))
     return {"tools": tools, "total_calls": sum(t["calls"] for t in tools)}
 
 
-def _by_session(db: Database, scope: Scope) -> list[tuple]:
-    """Request rows grouped by session and pricing group; callers re-key them before pricing."""
-    return grouped_rows(db, requests_where(scope), "r.session_id")
+def last_calls(db: Database, scope: Scope, column: str) -> dict[str, int]:
+    """The last call time per value of a ``tool_call`` column (``skill`` or ``mcp_server``) in the scope."""
+    p = plan(db, scope)
+    last: dict[str, int] = {}
+
+    def read(sub: Scope, values: list[str] | None = None) -> None:
+        where = tool_calls_where(sub).add(f"t.{column} IS NOT NULL")
+        if values is not None:
+            where.add(f"t.{column} IN ({marks(values)})", *values)
+        for value, ts in db.execute_sql(f"SELECT t.{column}, max(t.call_ts_ms) FROM tool_call t{where.sql} "
+                                        "GROUP BY 1", where.params).fetchall():
+            if ts is not None and (value not in last or ts > last[value]):
+                last[value] = ts
+
+    if p.whole:  # the day each value was last used, then the exact time from that day's calls
+        clause, params = p.where()
+        latest: dict[int, list[str]] = defaultdict(list)
+        for value, day in db.execute_sql(
+                f"SELECT {column}, max(day) FROM tool_day WHERE {clause} AND {column} != {NULL_KEY} "
+                f"AND day != {DAY_UNDATED} AND calls > 0 GROUP BY 1", params).fetchall():
+            latest[day].append(value)
+        for day, values in latest.items():
+            start, end = day_bounds(db, day)
+            for part in chunks(values):
+                read(Scope(scope.tz, start, end, scope.project), list(part))
+    for edge in p.edges:
+        read(edge)
+    return last
 
 
 def model_stats(db: Database, prices: PriceTable, scope: Scope) -> dict[str, Any]:
     """Per model (fast mode shown as ``<model>-fast``, like the reports): usage, cost and shares."""
-    rows = _by_session(db, scope)
-    sessions: dict[str, set[str]] = defaultdict(set)
-    for sid, model, speed, *_ in rows:
-        sessions[display_model(model, speed)].add(sid)
-    entry = price_rows(rekey_rows(rows, lambda _: None), prices).get(None) or KeyUsage()
+    sessions = key_sessions(db, scope, KIND_MODEL)
+    entry = price_rows(rekey_rows(scope_rows(db, scope), lambda _: None), prices).get(None) or KeyUsage()
     total = entry.total
-    models = [{"model": m, "sessions": len(sessions[m]), "priced": not u.unpriced, **usage_json(u),
+    models = [{"model": m, "sessions": sessions[(m, "")], "priced": not u.unpriced, **usage_json(u),
                "share_of_cost": rate(float(u.cost), float(total.cost)),
                "share_of_tokens": rate(u.total_tokens, total.total_tokens)}
               for m, u in sorted(entry.models.items(), key=lambda kv: (-kv[1].cost, -kv[1].total_tokens, kv[0]))]
@@ -63,27 +95,10 @@ def model_stats(db: Database, prices: PriceTable, scope: Scope) -> dict[str, Any
 
 
 def project_stats(db: Database, prices: PriceTable, scope: Scope) -> dict[str, Any]:
-    """Per project (path, or folder name when no working directory is known): sessions, usage, tool calls.
-
-    Requests and tool calls are grouped by session through the session_id indexes, then mapped to projects
-    here (a session table lookup per request row would cost more than the whole scan).
-    """
-    where = sessions_where(Scope(scope.tz, scope.start_ms, scope.end_ms, scope.project))
-    project_of = dict(db.execute_sql(
-        "SELECT s.session_id, coalesce(p.path, s.project_dir) FROM session s "
-        "LEFT JOIN project p ON p.id = s.project_id").fetchall())
-    sessions: dict[str | None, list] = {}
-    for sid, last in db.execute_sql(f"SELECT s.session_id, s.last_ts_ms FROM session s{where.sql}",
-                                    where.params).fetchall():
-        acc = sessions.setdefault(project_of.get(sid), [0, None])
-        acc[0] += 1
-        acc[1] = last if acc[1] is None or (last is not None and last > acc[1]) else acc[1]
-    usage = price_rows(rekey_rows(_by_session(db, scope), project_of.get), prices)
-    tools = tool_calls_where(scope)
-    calls: dict[str | None, int] = defaultdict(int)
-    for sid, n in db.execute_sql(f"SELECT t.session_id, count(*) FROM tool_call t{tools.sql} GROUP BY 1",
-                                 tools.params).fetchall():
-        calls[project_of.get(sid)] += n
+    """Per project (path, or folder name when no working directory is known): sessions, usage, tool calls."""
+    sessions = sessions_by_project(db, scope)
+    rows, calls = project_figures(db, scope)
+    usage = price_rows([r for r in rekey_rows(rows, lambda path: path) if r[-1]], prices)  # drop emptied rows
     totals = {path: usage[path].total if path in usage else Usage() for path in set(sessions) | set(usage)}
     total = Usage()
     projects = []
@@ -97,36 +112,35 @@ def project_stats(db: Database, prices: PriceTable, scope: Scope) -> dict[str, A
 
 def skill_stats(db: Database, scope: Scope) -> dict[str, Any]:
     """Skills invoked through the Skill tool: calls, outcomes, sessions and last use."""
-    where = tool_calls_where(scope).add("t.skill IS NOT NULL")
-    rows = db.execute_sql(
-        f"SELECT t.skill, {_STATUS_SUMS}, count(DISTINCT t.session_id), max(t.call_ts_ms) FROM tool_call t"
-        f"{where.sql} GROUP BY 1 ORDER BY 2 DESC, 1", where.params).fetchall()
-    skills = [{"skill": skill, **_status_json(*counts), "sessions": sessions, "last_used": iso(last)}
-              for skill, *counts, sessions, last in rows]
+    per_skill: dict[str, ToolCounts] = defaultdict(ToolCounts)
+    for (_, _, skill), counts in tool_counts(db, scope, f"skill != {NULL_KEY}", "t.skill IS NOT NULL").items():
+        per_skill[skill].add(counts.as_tuple())
+    sessions = key_sessions(db, scope, KIND_SKILL)
+    last = last_calls(db, scope, "skill")
+    skills = [{"skill": skill, **_outcomes(counts), "sessions": sessions[(skill, "")],
+               "last_used": iso(last.get(skill))} for skill, counts in per_skill.items() if counts.calls]
+    skills.sort(key=lambda s: (-s["calls"], s["skill"]))
     return {"skills": skills, "total_calls": sum(s["calls"] for s in skills)}
 
 
 def mcp_stats(db: Database, scope: Scope) -> dict[str, Any]:
     """MCP servers (from ``mcp__<server>__<tool>`` names) with their tools, outcomes, sessions and last use."""
-    where = tool_calls_where(scope).add("t.mcp_server IS NOT NULL")
-    rows = db.execute_sql(
-        f"SELECT t.mcp_server, t.name, {_STATUS_SUMS}, max(t.call_ts_ms) FROM tool_call t{where.sql} "
-        "GROUP BY 1, 2", where.params).fetchall()
-    session_counts = dict(db.execute_sql(
-        f"SELECT t.mcp_server, count(DISTINCT t.session_id) FROM tool_call t{where.sql} GROUP BY 1",
-        where.params).fetchall())
-    servers: dict[str, dict[str, Any]] = {}
-    for server, name, calls, ok, errors, rejected, interrupted, pending, last in rows:
-        entry = servers.setdefault(server, {"server": server, "counts": [0] * 6, "tools": [], "last_used": None})
-        for i, n in enumerate((calls, ok, errors, rejected, interrupted, pending)):
-            entry["counts"][i] += n
-        entry["last_used"] = max(filter(None, (entry["last_used"], last)), default=None)
+    per_tool: dict[tuple[str, str | None], ToolCounts] = defaultdict(ToolCounts)
+    for (name, server, _), counts in tool_counts(db, scope, f"mcp_server != {NULL_KEY}",
+                                                 "t.mcp_server IS NOT NULL").items():
+        per_tool[(server, name)].add(counts.as_tuple())
+    servers: dict[str, tuple[ToolCounts, list]] = {}
+    for (server, name), counts in per_tool.items():
+        total, tools = servers.setdefault(server, (ToolCounts(), []))
+        total.add(counts.as_tuple())
         short = name.split("__", 2)[-1] if name else name
-        entry["tools"].append({"tool": short, "tool_name": name, "calls": calls, "errors": errors})
+        tools.append({"tool": short, "tool_name": name, "calls": counts.calls, "errors": counts.errors})
+    sessions = key_sessions(db, scope, KIND_MCP)
+    last = last_calls(db, scope, "mcp_server")
     result = []
-    for server, entry in servers.items():
-        entry["tools"].sort(key=lambda t: (-t["calls"], t["tool_name"] or ""))
-        result.append({"server": server, **_status_json(*entry.pop("counts")), "tools": entry["tools"],
-                       "sessions": session_counts.get(server, 0), "last_used": iso(entry["last_used"])})
+    for server, (total, tools) in servers.items():
+        tools.sort(key=lambda t: (-t["calls"], t["tool_name"] or ""))
+        result.append({"server": server, **_outcomes(total), "tools": tools, "sessions": sessions[(server, "")],
+                       "last_used": iso(last.get(server))})
     result.sort(key=lambda s: (-s["calls"], s["server"]))
     return {"servers": result, "total_calls": sum(s["calls"] for s in result)}

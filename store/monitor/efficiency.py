@@ -15,10 +15,10 @@ from typing import Any
 
 from peewee import Database
 
+from store.monitor.figures import total_activity
 from store.monitor.fmt import money, rate, usage_json
 from store.monitor.params import Scope
-from store.monitor.sql import requests_where, tool_calls_where
-from store.monitor.usage import grouped_rows
+from store.monitor.usage import scope_rows
 from store.pricing import PriceTable, TokenCounts, cost_usd, is_synthetic
 from store.reports.usage import Usage, display_model, price_group
 
@@ -56,7 +56,7 @@ def _figures(usage: Usage, read_savings: Decimal, write_premium: Decimal, tool_c
 
 def token_efficiency(db: Database, prices: PriceTable, scope: Scope) -> dict[str, Any]:
     """Overall figures plus the same per model (fast mode as ``<model>-fast``), most expensive first."""
-    rows = grouped_rows(db, requests_where(scope))
+    rows = scope_rows(db, scope)
     by_model: dict[str, Usage] = defaultdict(Usage)
     savings: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     for _, model, speed, geo, lc, *counts in rows:
@@ -73,8 +73,7 @@ def token_efficiency(db: Database, prices: PriceTable, scope: Scope) -> dict[str
         total.add(usage)
         read_total += savings[name][0]
         premium_total += savings[name][1]
-    tools = tool_calls_where(scope)
-    calls = db.execute_sql(f"SELECT count(*) FROM tool_call t{tools.sql}", tools.params).fetchone()[0]
+    calls = total_activity(db, scope).tool_calls
     models = [{"model": name, **_figures(u, *savings[name], None)}
               for name, u in sorted(by_model.items(), key=lambda kv: (-kv[1].cost, kv[0]))]
     return {**_figures(total, read_total, premium_total, calls), "by_model": models}

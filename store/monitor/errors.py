@@ -9,17 +9,21 @@ Python traceback, the first line after Bash's ``Exit code N``), so "cat: a.txt: 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from functools import lru_cache
 from typing import Any
 
 from peewee import Database
 
-from store.monitor.days import SLOT_SQL, day_key, days_scope, end_date, last_days
+from store.monitor.days import days_scope, end_date, last_days
+from store.monitor.error_filing import file_pending
+from store.monitor.figures import Activity, activity, key_sessions, tool_counts, total_activity
 from store.monitor.fmt import iso, rate
 from store.monitor.params import Scope
+from store.monitor.rollups import plan
 from store.monitor.sessions import now_ms
-from store.monitor.sql import requests_where, tool_calls_where
+from store.monitor.sql import Where, chunks, marks, of_project, tool_calls_where
+from store.sqlite_backend import KIND_PATTERN, NULL_KEY
 
 TREND_DAYS = 30
 TOP_PATTERNS = 20
@@ -86,19 +90,18 @@ def error_signature(text: str | None) -> str:
 
 def error_stats(db: Database, scope: Scope, now: int | None = None) -> dict[str, Any]:
     """Errors of the scope; the trend covers the 30 local days ending at ``to`` (or today)."""
-    where = tool_calls_where(scope)
-    calls, errors, rejected, interrupted = db.execute_sql(
-        "SELECT count(*), coalesce(sum(t.status = 'error'), 0), coalesce(sum(t.status = 'rejected'), 0), "
-        f"coalesce(sum(t.status = 'interrupted'), 0) FROM tool_call t{where.sql}", where.params).fetchone()
-    by_tool = db.execute_sql(
-        f"SELECT coalesce(t.name, '(unknown)'), count(*), sum(t.status = 'error') FROM tool_call t{where.sql} "
-        "GROUP BY 1 HAVING sum(t.status = 'error') > 0 ORDER BY 3 DESC, 1", where.params).fetchall()
-    requests = requests_where(scope)
-    api_errors = db.execute_sql(f"SELECT count(*) FROM api_request r{requests.sql} AND r.is_api_error = 1",
-                                requests.params).fetchone()[0]
+    counts = total_activity(db, scope)
+    per_tool: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for (name, _, _), tool in tool_counts(db, scope).items():
+        acc = per_tool[name or "(unknown)"]
+        acc[0] += tool.calls
+        acc[1] += tool.errors
+    by_tool = sorted(((name, n, n_err) for name, (n, n_err) in per_tool.items() if n_err > 0),
+                     key=lambda row: (-row[2], row[0]))
+    calls, errors = counts.tool_calls, counts.tool_errors
     return {
         "total_errors": errors, "total_tool_calls": calls, "error_rate": rate(errors, calls),
-        "rejected": rejected, "interrupted": interrupted, "api_errors": api_errors,
+        "rejected": counts.tool_rejected, "interrupted": counts.tool_interrupted, "api_errors": counts.api_errors,
         "by_tool": [{"tool_name": name, "errors": n_err, "calls": n, "error_rate": rate(n_err, n)}
                     for name, n, n_err in by_tool],
         "patterns": error_patterns(db, scope),
@@ -107,12 +110,75 @@ def error_stats(db: Database, scope: Scope, now: int | None = None) -> dict[str,
 
 
 def error_patterns(db: Database, scope: Scope, top: int = TOP_PATTERNS) -> list[dict[str, Any]]:
-    """The most frequent error signatures with their tools, sessions, an example and the last occurrence."""
+    """The most frequent error signatures with their tools, sessions, an example (the first such error) and the
+    last occurrence. From the error rollups once queued errors are filed; row by row otherwise."""
+    p = plan(db, scope)
+    if not p.pids or not file_pending(db):
+        return _row_patterns(db, scope, top)
+    counts: Counter = Counter()
+    tools: dict[int, Counter] = defaultdict(Counter)
+    if p.whole:
+        clause, params = p.where()
+        for pattern, name, n in db.execute_sql(
+                f"SELECT pattern_id, nullif(name, {NULL_KEY}), sum(errors) FROM error_day WHERE {clause} "
+                "GROUP BY pattern_id, name", params).fetchall():
+            counts[pattern] += n
+            tools[pattern][name or "(unknown)"] += n
+    for edge in p.edges:
+        where = tool_calls_where(edge, alias="e")
+        for pattern, name, n in db.execute_sql(f"SELECT e.pattern_id, e.name, count(*) FROM error_call e{where.sql} "
+                                               "GROUP BY 1, 2", where.params).fetchall():
+            counts[pattern] += n
+            tools[pattern][name or "(unknown)"] += n
+    signatures: dict[int, str] = {}
+    for part in chunks(sorted(counts)):
+        signatures.update(db.execute_sql(f"SELECT id, signature FROM error_pattern WHERE id IN ({marks(part)})",
+                                         list(part)).fetchall())
+    sessions = key_sessions(db, scope, KIND_PATTERN)
+    ranked = sorted((pid for pid, n in counts.items() if n), key=lambda pid: (-counts[pid], signatures[pid]))[:top]
+    result = []
+    for pid in ranked:
+        example, last = _first_and_last(db, scope, pid)
+        result.append({"pattern": signatures[pid], "count": counts[pid],
+                       "tools": [{"tool_name": t, "count": n}
+                                 for t, n in sorted(tools[pid].items(), key=lambda x: (-x[1], x[0])) if n],
+                       "sessions": sessions[(str(pid), "")], "example": (example or "").strip()[:EXAMPLE_LIMIT],
+                       "last_seen": iso(last)})
+    return result
+
+
+def _first_and_last(db: Database, scope: Scope, pattern: int) -> tuple[str | None, int | None]:
+    """The text of the pattern's first error in the scope (by call time, then id; undated last) and the time of
+    its last one, through the (pattern, time) index."""
+    where = Where().add("e.pattern_id = ?", pattern)
+    if scope.start_ms is not None:
+        where.add("e.call_ts_ms >= ?", scope.start_ms)
+    if scope.end_ms is not None:
+        where.add("e.call_ts_ms < ?", scope.end_ms)
+    if scope.project:  # checked per error in index order: the first match ends the walk
+        condition, params = of_project("e.session_id", scope.project)
+        where.add(condition, *params)
+    first = db.execute_sql(f"SELECT e.tool_use_id FROM error_call e{where.sql} AND e.call_ts_ms IS NOT NULL "
+                           "ORDER BY e.call_ts_ms, e.tool_use_id LIMIT 1", where.params).fetchone()
+    if first is None and not scope.dated:
+        first = db.execute_sql(f"SELECT e.tool_use_id FROM error_call e{where.sql} AND e.call_ts_ms IS NULL "
+                               "ORDER BY e.tool_use_id LIMIT 1", where.params).fetchone()
+    last = db.execute_sql(f"SELECT e.call_ts_ms FROM error_call e{where.sql} AND e.call_ts_ms IS NOT NULL "
+                          "ORDER BY e.call_ts_ms DESC LIMIT 1", where.params).fetchone()
+    last = last[0] if last else None
+    text = None
+    if first is not None:
+        text = db.execute_sql("SELECT error_text FROM tool_call WHERE tool_use_id = ?", first).fetchone()[0]
+    return text, last
+
+
+def _row_patterns(db: Database, scope: Scope, top: int) -> list[dict[str, Any]]:
+    """:func:`error_patterns` from the tool calls themselves."""
     where = tool_calls_where(scope).add("t.status = 'error'")
     groups: dict[str, dict[str, Any]] = {}
     for name, text, sid, ts in db.execute_sql(
-            f"SELECT t.name, t.error_text, t.session_id, t.call_ts_ms FROM tool_call t{where.sql}",
-            where.params).fetchall():
+            f"SELECT t.name, t.error_text, t.session_id, t.call_ts_ms FROM tool_call t{where.sql} "
+            "ORDER BY t.call_ts_ms IS NULL, t.call_ts_ms, t.tool_use_id", where.params).fetchall():
         signature = error_signature(text)
         group = groups.get(signature)
         if group is None:
@@ -133,17 +199,10 @@ def error_patterns(db: Database, scope: Scope, top: int = TOP_PATTERNS) -> list[
 
 def _trend(db: Database, scope: Scope, now: int) -> list[dict[str, Any]]:
     dates = last_days(scope.tz, TREND_DAYS, now, until=end_date(scope))
-    rng = days_scope(scope, dates)
-    where = tool_calls_where(rng)
-    per_day: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for slot, n, errors in db.execute_sql(
-            f"SELECT t.call_ts_ms {SLOT_SQL}, count(*), sum(t.status = 'error') FROM tool_call t{where.sql} "
-            "GROUP BY 1", where.params).fetchall():
-        acc = per_day[day_key(slot, rng.tz)]
-        acc[0] += n
-        acc[1] += errors
+    per_day = activity(db, days_scope(scope, dates), by_day=True)
     result = []
     for d in dates:
-        calls, errors = per_day.get(d.isoformat(), (0, 0))
-        result.append({"date": d.isoformat(), "errors": errors, "tool_calls": calls, "error_rate": rate(errors, calls)})
+        day = per_day.get(d) or Activity()
+        result.append({"date": d.isoformat(), "errors": day.tool_errors, "tool_calls": day.tool_calls,
+                       "error_rate": rate(day.tool_errors, day.tool_calls)})
     return result

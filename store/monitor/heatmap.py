@@ -8,7 +8,7 @@ files directly in it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from peewee import Database
@@ -16,7 +16,9 @@ from peewee import Database
 from store.monitor.fmt import iso
 from store.monitor.lookup import project_paths
 from store.monitor.params import Scope, require
-from store.monitor.sql import marks, tool_calls_where
+from store.monitor.rollups import Plan, plan
+from store.monitor.sql import in_project, is_short, marks, of_project, tool_calls_where
+from store.sqlite_backend import ALL_PROJECTS
 
 TOP_FILES = 50
 TOP_DIRECTORIES = 20
@@ -70,10 +72,7 @@ def file_heatmap(db: Database, scope: Scope) -> dict[str, Any]:
     """Top files and directories of ``scope.project`` (required) by reads + writes + edits."""
     project = require(scope.project, "project")
     roots = project_paths(db, project)
-    where = tool_calls_where(scope).add("t.file_path IS NOT NULL").add(f"t.name IN ({marks(ACTIONS)})", *ACTIONS)
-    rows = db.execute_sql(
-        f"SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t"
-        f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
+    rows = _file_rows(db, scope, project)
     files: dict[str, _Counts] = {}
     directories: dict[str, _Counts] = {}
     dir_files: dict[str, set[str]] = {}
@@ -94,3 +93,29 @@ def file_heatmap(db: Database, scope: Scope) -> dict[str, Any]:
         "directories": [{"path": d, "relative_path": relative(d, roots), "files": len(dir_files[d]), **c.json()}
                         for d, c in ranked(directories, TOP_DIRECTORIES)],
     }
+
+
+def _file_rows(db: Database, scope: Scope, project: str) -> list[tuple]:
+    """``(path, tool, calls, errors, last call)``: all time from ``file_touch``, a range from the calls."""
+    p = plan(db, scope)
+    if p.whole and not scope.dated:
+        return db.execute_sql(
+            f"SELECT file_path, name, sum(calls), sum(errors), max(last_ms) FROM file_touch WHERE project_id IN "
+            f"({marks(p.pids)}) GROUP BY 1, 2", list(p.pids)).fetchall()
+    by_time = scope.dated and p.whole and _fewer_by_time(db, p)
+    where = tool_calls_where(replace(scope, project=None))
+    condition, params = (of_project if by_time or is_short(scope) else in_project)("t.session_id", project)
+    where.add(condition, *params).add("t.file_path IS NOT NULL").add(f"t.name IN ({marks(ACTIONS)})", *ACTIONS)
+    return db.execute_sql(
+        f"SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t"
+        f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
+
+
+def _fewer_by_time(db: Database, p: Plan) -> bool:
+    """Whether the range holds fewer tool calls (all projects) than the project has in all: then reading the range
+    through the time index beats reading the project's sessions (the rollups say how many each holds)."""
+    in_range = db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id = "
+                              f"{ALL_PROJECTS} AND day BETWEEN ? AND ?", [p.lo, p.hi]).fetchone()[0]
+    in_project = db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id IN "
+                                f"({marks(p.pids)})", list(p.pids)).fetchone()[0]
+    return in_range < in_project

@@ -10,6 +10,7 @@ from typing import Any
 
 from peewee import Database
 
+from store.monitor.figures import total_activity
 from store.monitor.fmt import iso, money
 from store.monitor.lookup import require_session
 from store.monitor.params import Page, Scope
@@ -33,7 +34,10 @@ def list_messages(db: Database, prices: PriceTable, scope: Scope, page: Page, se
     if message_type:
         where.add("m.type = ?", message_type)
     order = "m.ts_ms, m.rowid" if session_id else "m.ts_ms DESC, m.rowid DESC"
-    total = db.execute_sql(f"SELECT count(*) FROM message m{where.sql}", where.params).fetchone()[0]
+    if session_id or message_type or scope.model or scope.search:
+        total = db.execute_sql(f"SELECT count(*) FROM message m{where.sql}", where.params).fetchone()[0]
+    else:  # counting millions of lines would cost more than the page
+        total = total_activity(db, scope).messages
     rows = db.execute_sql(
         f"SELECT {_COLUMNS} FROM message m LEFT JOIN api_request r ON r.request_key = m.request_key{where.sql} "
         f"ORDER BY {order} LIMIT ? OFFSET ?", [*where.params, page.limit, page.offset]).fetchall()

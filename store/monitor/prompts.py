@@ -22,8 +22,11 @@ from peewee import Database
 from store.monitor.days import last_days
 from store.monitor.fmt import iso, rate
 from store.monitor.params import MAX_DAYS, Scope
+from store.monitor.prompt_filing import file_prompts, session_calls, turn_calls
+from store.monitor.rollups import Plan, day_date, plan
+from store.monitor.session_counts import indexed_sessions_where
 from store.monitor.sessions import now_ms
-from store.monitor.sql import Where, chunks, in_project, marks
+from store.monitor.sql import Where, chunks, in_project, is_short, marks, of_project
 from store.timezones import local_date, local_day_start_utc_ms
 
 DEFAULT_DAYS = 30
@@ -147,7 +150,8 @@ def _prompts(db: Database, scope: Scope, start: int, end: int) -> list[tuple[str
     where = (Where().add("m.type = 'user'").add("m.is_sidechain = 0").add("m.is_meta = 0")
              .add("m.text IS NOT NULL").add("m.ts_ms >= ?", start).add("m.ts_ms < ?", end))
     if scope.project:
-        condition, params = in_project("m.session_id", scope.project)
+        short = is_short(Scope(scope.tz, start, end))
+        condition, params = (of_project if short else in_project)("m.session_id", scope.project)
         where.add(condition, *params)
     rows = db.execute_sql(f"SELECT m.session_id, m.ts_ms, substr(m.text, 1, {TEXT_LIMIT}) FROM message m{where.sql} "
                           "ORDER BY 1, 2", where.params).fetchall()
@@ -180,19 +184,18 @@ def prompt_patterns(db: Database, scope: Scope, now: int | None = None) -> dict[
     """Category distribution and per-day counts of the prompts in the range (default: the last 30 days)."""
     now = now_ms() if now is None else now
     start, end = _range(scope, now)
-    prompts = _prompts(db, scope, start, end)
-    turns = _turn_tools(db, prompts, end)
+    rng = Scope(scope.tz, start, end, scope.project)
+    p = plan(db, rng, by_day=True)
+    per_day = _filed(db, rng, p) if p.pids and file_prompts(db) else _from_rows(db, rng)
     totals: dict[str, int] = dict.fromkeys(ORDER, 0)
-    per_day: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ORDER, 0))
-    for sid, ts, text in prompts:
-        category = categorize(text, turns.get((sid, ts), ()))
-        totals[category] += 1
-        per_day[local_date(ts, scope.tz).isoformat()][category] += 1
+    for counts in per_day.values():
+        for name, n in counts.items():
+            totals[name] += n
     first_day, last_day = local_date(start, scope.tz), local_date(end - 1, scope.tz)
     span = (last_day - first_day).days + 1
     days = ([(first_day + timedelta(days=i)).isoformat() for i in range(span)] if span <= MAX_DAYS
-            else sorted(per_day))
-    count = len(prompts)
+            else sorted(d for d, counts in per_day.items() if any(counts.values())))
+    count = sum(totals.values())
     return {
         "from": iso(start), "to": iso(end), "timezone": str(scope.tz), "total_prompts": count,
         "categories": [{"category": name, "count": n, "percentage": round(100 * rate(n, count), 2)}
@@ -200,3 +203,76 @@ def prompt_patterns(db: Database, scope: Scope, now: int | None = None) -> dict[
         "daily": [{"date": d, "total": sum(per_day[d].values()) if d in per_day else 0,
                    "counts": per_day[d] if d in per_day else dict.fromkeys(ORDER, 0)} for d in days],
     }
+
+
+def _from_rows(db: Database, rng: Scope) -> dict[str, dict[str, int]]:
+    """Prompts per local day and category, read and categorised row by row."""
+    prompts = _prompts(db, rng, rng.start_ms, rng.end_ms)
+    turns = _turn_tools(db, prompts, rng.end_ms)
+    per_day: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ORDER, 0))
+    for sid, ts, text in prompts:
+        per_day[local_date(ts, rng.tz).isoformat()][categorize(text, turns.get((sid, ts), ()))] += 1
+    return per_day
+
+
+def _filed(db: Database, rng: Scope, p: Plan) -> dict[str, dict[str, int]]:
+    """Prompts per local day and category from the filed categories: whole days from ``prompt_day``, partial ones
+    from ``prompt_line``, then the last turns cut short by the range's end recategorised."""
+    per_day: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ORDER, 0))
+    if p.whole:
+        clause, params = p.where()
+        for day, category, n in db.execute_sql(f"SELECT day, category, sum(prompts) FROM prompt_day WHERE {clause} "
+                                                "GROUP BY 1, 2", params).fetchall():
+            per_day[day_date(day).isoformat()][category] += n
+    for edge in p.edges:
+        where = _lines_where(edge, edge.start_ms, edge.end_ms)
+        for ts, category in db.execute_sql(f"SELECT pl.ts_ms, pl.category FROM prompt_line pl{where.sql}",
+                                           where.params).fetchall():
+            per_day[local_date(ts, rng.tz).isoformat()][category] += 1
+    for ts, filed, cut in _cut_turns(db, rng):
+        if cut != filed:
+            day = per_day[local_date(ts, rng.tz).isoformat()]
+            day[filed] -= 1
+            day[cut] += 1
+    return per_day
+
+
+def _lines_where(scope: Scope, start: int | None, end: int | None) -> Where:
+    where = Where().add("pl.category IS NOT NULL")
+    if start is not None:
+        where.add("pl.ts_ms >= ?", start)
+    if end is not None:
+        where.add("pl.ts_ms < ?", end)
+    if scope.project:
+        condition, params = of_project("pl.session_id", scope.project)
+        where.add(condition, *params)
+    return where
+
+
+def _cut_turns(db: Database, rng: Scope) -> list[tuple[int, str, str]]:
+    """``(time, filed category, category over the turn cut at the range's end)`` of the last prompts before the end
+    of the sessions still active then (only their turns can run past it)."""
+    where = indexed_sessions_where(db, Scope(rng.tz, rng.end_ms, rng.end_ms + 1, rng.project))
+    active = [sid for (sid,) in db.execute_sql(f"SELECT s.session_id FROM session s{where.sql}",
+                                               where.params).fetchall()]
+    result = []
+    conn = db.connection()
+    for part in chunks(active):
+        last: dict[str, list[tuple]] = defaultdict(list)
+        lines = (Where().add(f"pl.session_id IN ({marks(part)})", *part).add("pl.category IS NOT NULL")
+                 .add("pl.ts_ms >= ?", rng.start_ms).add("pl.ts_ms < ?", rng.end_ms))
+        for sid, uuid, ts, category in db.execute_sql(
+                f"SELECT pl.session_id, pl.uuid, pl.ts_ms, pl.category FROM prompt_line pl{lines.sql} "
+                "ORDER BY pl.session_id, pl.ts_ms DESC", lines.params).fetchall():
+            if not last[sid] or last[sid][0][1] == ts:
+                last[sid].append((uuid, ts, category))
+        if not last:
+            continue
+        calls = session_calls(conn, sorted(last), min(ts for rows in last.values() for _, ts, _ in rows), rng.end_ms)
+        for sid, rows in last.items():
+            times = [ts for ts, *_ in calls[sid]]
+            for uuid, ts, category in rows:
+                (text,) = db.execute_sql(f"SELECT substr(text, 1, {TEXT_LIMIT}) FROM message WHERE uuid = ?",
+                                         [uuid]).fetchone()
+                result.append((ts, category, categorize(text, turn_calls(calls[sid], times, ts, rng.end_ms))))
+    return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from peewee import Database
@@ -15,13 +16,16 @@ from peewee import Database
 from store.monitor.fmt import iso, usage_json
 from store.monitor.messages import list_messages
 from store.monitor.params import ACTIVE_WINDOW_MS, NotFound, Page, Scope
-from store.monitor.sql import Where, chunks, marks, sessions_where
+from store.monitor.sql import chunks, marks, sessions_where
 from store.monitor.subagents import list_subagents
 from store.monitor.tool_calls import list_tool_calls
-from store.monitor.usage import KeyUsage, priced_usage
+from store.monitor.usage import KeyUsage, price_rows, session_rows
+from store.notes import tag_condition
 from store.pricing import PriceTable
 from store.reports.sessions import TITLE_SQL
 from store.reports.usage import Usage
+from store.search import session_text_condition
+from store.sqlite_backend import DAY_LATE, DAY_UNDATED
 
 DETAIL_LIMIT = 1000  # items per list in a session's detail; the list endpoints page through the rest
 
@@ -42,9 +46,16 @@ def project_name(path: str | None) -> str | None:
 
 
 def list_sessions(db: Database, prices: PriceTable, scope: Scope, page: Page,
-                  now: int | None = None) -> dict[str, Any]:
-    """Sessions active in the range, most recent activity first."""
-    where = sessions_where(scope)
+                  now: int | None = None, tag: str | None = None) -> dict[str, Any]:
+    """Sessions active in the range, most recent activity first; ``search`` uses the full-text index (and the
+    session's titles, path and branch), ``tag`` keeps sessions the user tagged so."""
+    where = sessions_where(replace(scope, search=None))
+    if scope.search:
+        condition, params = session_text_condition(db, scope.search)
+        where.add(condition, *params)
+    if tag:
+        condition, params = tag_condition(tag)
+        where.add(condition, *params)
     total = db.execute_sql(f"SELECT count(*) FROM session s{where.sql}", where.params).fetchone()[0]
     # the page's ids first: SQLite would compute the title sub-select for every skipped row too
     order = "ORDER BY s.last_ts_ms DESC, s.session_id DESC"
@@ -73,8 +84,7 @@ def session_facts(db: Database, prices: PriceTable, ids: Sequence[str]) -> dict[
         for name, sql in queries.items():
             for sid, n in db.execute_sql(sql.format(marks(part)), list(part)).fetchall():
                 facts[sid][name] = n
-        where = Where().add("r.model IS NOT NULL").add(f"r.session_id IN ({marks(part)})", *part)
-        for sid, usage in priced_usage(db, prices, where, "r.session_id").items():
+        for sid, usage in price_rows(session_rows(db, part, DAY_UNDATED, DAY_LATE), prices).items():
             facts[sid]["usage"] = usage
     return facts
 

@@ -65,9 +65,25 @@ def _time(where: Where, column: str, scope: Scope) -> None:
         where.add(f"{column} < ?", scope.end_ms)
 
 
-def _project(where: Where, column: str, scope: Scope) -> None:
+SHORT_RANGE_MS = 2 * 24 * 60 * 60 * 1000
+
+
+def is_short(scope: Scope, dated: bool = True) -> bool:
+    """A range short enough that its rows are best found through the time index, even for one project."""
+    return dated and scope.start_ms is not None and scope.end_ms is not None and (
+        scope.end_ms - scope.start_ms <= SHORT_RANGE_MS)
+
+
+def of_project(column: str, project: str) -> tuple[str, list[Any]]:
+    """``column`` (a session id column) belongs to a session of ``project``, checked row by row (for few rows:
+    listing all the project's sessions first would cost more)."""
+    condition, params = project_condition(project, "ps")
+    return f"EXISTS (SELECT 1 FROM session ps WHERE ps.session_id = {column} AND {condition})", params
+
+
+def _project(where: Where, column: str, scope: Scope, dated: bool = True) -> None:
     if scope.project:
-        condition, params = in_project(column, scope.project)
+        condition, params = (of_project if is_short(scope, dated) else in_project)(column, scope.project)
         where.add(condition, *params)
 
 
@@ -76,7 +92,7 @@ def requests_where(scope: Scope, dated: bool = True, alias: str = "r") -> Where:
     where = Where().add(f"{alias}.model IS NOT NULL")
     if dated:
         _time(where, f"{alias}.ts_ms", scope)
-    _project(where, f"{alias}.session_id", scope)
+    _project(where, f"{alias}.session_id", scope, dated)
     if scope.model:
         where.add(*_flat(model_condition(f"{alias}.model", scope.model)))
     return where
@@ -87,7 +103,7 @@ def tool_calls_where(scope: Scope, dated: bool = True, alias: str = "t") -> Wher
     where = Where()
     if dated:
         _time(where, f"{alias}.call_ts_ms", scope)
-    _project(where, f"{alias}.session_id", scope)
+    _project(where, f"{alias}.session_id", scope, dated)
     if scope.model:
         condition, params = model_condition("mr.model", scope.model)
         where.add(f"EXISTS (SELECT 1 FROM api_request mr WHERE mr.request_key = {alias}.request_key "
@@ -105,7 +121,7 @@ def messages_where(scope: Scope, dated: bool = True, alias: str = "m") -> Where:
     where = Where()
     if dated:
         _time(where, f"{alias}.ts_ms", scope)
-    _project(where, f"{alias}.session_id", scope)
+    _project(where, f"{alias}.session_id", scope, dated)
     if scope.model:
         where.add(*_flat(model_condition(f"{alias}.model", scope.model)))
     if scope.search:

@@ -6,37 +6,32 @@ same tokens and dollars as ``devhelion report``.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from peewee import Database
 
-from store.monitor.days import SLOT_SQL, day_key, days_scope, end_date, last_days
+from store.monitor.days import days_scope, end_date, last_days
+from store.monitor.figures import Activity, activity, day_sessions, total_activity
 from store.monitor.fmt import iso, usage_json
 from store.monitor.params import ACTIVE_WINDOW_MS, Scope
+from store.monitor.session_counts import count_sessions
 from store.monitor.sessions import now_ms
-from store.monitor.sql import messages_where, requests_where, sessions_where, tool_calls_where
-from store.monitor.usage import grouped_rows, price_rows, rekey_rows, total_usage
+from store.monitor.usage import KeyUsage, price_rows, rekey_rows, scope_rows
 from store.pricing import PriceTable
 from store.reports.usage import Usage
 from store.timezones import local_date, local_day_start_utc_ms
 
 
-def _count(db: Database, table: str, where: Any) -> int:
-    return db.execute_sql(f"SELECT count(*) FROM {table}{where.sql}", where.params).fetchone()[0]
-
-
 def period_figures(db: Database, prices: PriceTable, scope: Scope, dated: bool = True) -> dict[str, Any]:
     """Sessions active, lines, tool calls and priced usage of the scope (all time when not ``dated``)."""
-    tools = tool_calls_where(scope, dated)
-    calls, errors = db.execute_sql(
-        f"SELECT count(*), coalesce(sum(t.status = 'error'), 0) FROM tool_call t{tools.sql}", tools.params).fetchone()
-    usage = total_usage(db, prices, requests_where(scope, dated)).total
+    scope = scope if dated else Scope(scope.tz, project=scope.project, model=scope.model, search=scope.search)
+    counts = total_activity(db, scope)
+    usage = (price_rows(rekey_rows(scope_rows(db, scope), lambda _: None), prices).get(None) or KeyUsage()).total
     return {
-        "sessions": _count(db, "session s", sessions_where(scope, dated)),
-        "messages": _count(db, "message m", messages_where(scope, dated)),
-        "tool_calls": calls, "tool_errors": errors, **usage_json(usage),
+        "sessions": count_sessions(db, scope),
+        "messages": counts.messages, "tool_calls": counts.tool_calls, "tool_errors": counts.tool_errors,
+        **usage_json(usage),
     }
 
 
@@ -51,12 +46,11 @@ def summary(db: Database, prices: PriceTable, scope: Scope, now: int | None = No
         start = local_day_start_utc_ms(today, scope.tz)
         end = local_day_start_utc_ms(today + timedelta(days=1), scope.tz)
         period, label = Scope(scope.tz, start, end, scope.project), "today"
-    active = sessions_where(base, dated=False).add("s.last_ts_ms >= ?", now - ACTIVE_WINDOW_MS)
     return {
         "period_label": label, "timezone": str(scope.tz),
         "period": {"from": iso(period.start_ms), "to": iso(period.end_ms), **period_figures(db, prices, period)},
         "total": period_figures(db, prices, base, dated=False),
-        "active_sessions": _count(db, "session s", active),
+        "active_sessions": count_sessions(db, base, dated=False, active_since=now - ACTIVE_WINDOW_MS),
     }
 
 
@@ -71,34 +65,16 @@ def daily(db: Database, prices: PriceTable, scope: Scope, days: int, now: int | 
         if not dates:  # `from` after today
             return {"timezone": str(scope.tz), "days": [], "unpriced_models": []}
     rng = days_scope(scope, dates)
-    tz = rng.tz
-    rows = rekey_rows(grouped_rows(db, requests_where(rng), f"r.ts_ms {SLOT_SQL}"), lambda s: day_key(s, tz))
-    usage = price_rows(rows, prices)
-    requests = requests_where(rng)
-    sessions: dict[str, set[str]] = defaultdict(set)
-    for slot, sid in db.execute_sql(f"SELECT DISTINCT r.ts_ms {SLOT_SQL}, r.session_id FROM api_request r"
-                                    f"{requests.sql}", requests.params).fetchall():
-        sessions[day_key(slot, tz)].add(sid)
-    messages: dict[str, int] = defaultdict(int)
-    where = messages_where(rng)
-    for slot, n in db.execute_sql(f"SELECT m.ts_ms {SLOT_SQL}, count(*) FROM message m{where.sql} GROUP BY 1",
-                                  where.params).fetchall():
-        messages[day_key(slot, tz)] += n
-    tools: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    where = tool_calls_where(rng)
-    for slot, n, errors in db.execute_sql(
-            f"SELECT t.call_ts_ms {SLOT_SQL}, count(*), sum(t.status = 'error') FROM tool_call t{where.sql} "
-            "GROUP BY 1", where.params).fetchall():
-        acc = tools[day_key(slot, tz)]
-        acc[0] += n
-        acc[1] += errors
+    usage = price_rows(rekey_rows(scope_rows(db, rng, by_day=True), date.isoformat), prices)
+    sessions = {day.isoformat(): n for day, n in day_sessions(db, rng).items()}
+    counts = {day.isoformat(): a for day, a in activity(db, rng, by_day=True).items()}
     result = []
     unpriced: set[str] = set()
     for d in dates:
         key = d.isoformat()
         day_usage = usage[key].total if key in usage else Usage()
         unpriced |= day_usage.unpriced
-        result.append({"date": key, "sessions": len(sessions.get(key, ())), "messages": messages.get(key, 0),
-                       "tool_calls": tools[key][0] if key in tools else 0,
-                       "tool_errors": tools[key][1] if key in tools else 0, **usage_json(day_usage)})
-    return {"timezone": str(tz), "days": result, "unpriced_models": sorted(unpriced)}
+        day = counts.get(key) or Activity()
+        result.append({"date": key, "sessions": sessions.get(key, 0), "messages": day.messages,
+                       "tool_calls": day.tool_calls, "tool_errors": day.tool_errors, **usage_json(day_usage)})
+    return {"timezone": str(rng.tz), "days": result, "unpriced_models": sorted(unpriced)}

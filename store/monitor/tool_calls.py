@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 from peewee import Database
 
+from store.monitor.figures import tool_counts
 from store.monitor.fmt import iso
 from store.monitor.lookup import require_session
 from store.monitor.params import Page, Scope
@@ -17,6 +18,8 @@ _COLUMNS = (
     "t.input_json, t.call_ts_ms, t.result_ts_ms, t.duration_ms, t.status, t.error_text, t.result_text, t.is_sidechain"
 )
 STATUSES = ("ok", "error", "rejected", "interrupted", "pending")
+_STATUS_COUNT = {"ok": "ok", "error": "errors", "rejected": "rejected", "interrupted": "interrupted",
+                 "pending": "pending"}
 
 
 def list_tool_calls(db: Database, scope: Scope, page: Page, session_id: str | None = None,
@@ -31,7 +34,12 @@ def list_tool_calls(db: Database, scope: Scope, page: Page, session_id: str | No
     if status:
         where.add("t.status = ?", status)
     order = "t.call_ts_ms, t.rowid" if session_id else "t.call_ts_ms DESC, t.rowid DESC"
-    total = db.execute_sql(f"SELECT count(*) FROM tool_call t{where.sql}", where.params).fetchone()[0]
+    if session_id or scope.model or scope.search or (status is not None and status not in STATUSES):
+        total = db.execute_sql(f"SELECT count(*) FROM tool_call t{where.sql}", where.params).fetchone()[0]
+    else:  # from the rollups: counting the calls would cost more than the page
+        column = _STATUS_COUNT.get(status, "calls")
+        total = sum(getattr(counts, column) for (name, _, _), counts in tool_counts(db, scope).items()
+                    if tool_name is None or name == tool_name)
     rows = db.execute_sql(f"SELECT {_COLUMNS} FROM tool_call t{where.sql} ORDER BY {order} LIMIT ? OFFSET ?",
                           [*where.params, page.limit, page.offset]).fetchall()
     return {"tool_calls": [tool_call_json(row) for row in rows], "total": total, "limit": page.limit,

@@ -7,16 +7,21 @@ every request, in exact Decimals, and matches ``devhelion report`` for the same 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from peewee import Database
 
+from store.monitor.days import SLOT_SQL
 from store.monitor.fmt import money
-from store.monitor.sql import Where
+from store.monitor.params import Scope
+from store.monitor.rollups import day_date, plan
+from store.monitor.sql import Where, chunks, marks, requests_where
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
 from store.reports.usage import Usage, display_model, price_group
+from store.timezones import slot_local_date
 
 TOKEN_CLASSES = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
 COST_CLASSES = (*TOKEN_CLASSES, "web_search")
@@ -42,6 +47,42 @@ def grouped_rows(db: Database, where: Where, key_sql: str = "NULL") -> list[tupl
     """``(key, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)`` rows."""
     sql = f"SELECT {key_sql}, {GROUP_COLUMNS} FROM api_request r{where.sql} GROUP BY 1, 2, 3, 4, 5"
     return db.execute_sql(sql, where.params).fetchall()
+
+
+_ROLLUP_SUMS = ("sum(input_tokens), sum(output_tokens), sum(cache_write_5m), sum(cache_write_1h), sum(cache_read), "
+                "sum(web_search_requests), sum(requests)")
+
+
+def scope_rows(db: Database, scope: Scope, by_day: bool = False) -> list[tuple]:
+    """:func:`grouped_rows` of the scope's requests, keyed None or (``by_day``) by local date of the scope's zone:
+    whole days from ``usage_day``, the partial days at the ends from the requests."""
+    p = plan(db, scope, by_day)
+    rows: list[tuple] = []
+    if p.whole:
+        clause, params = p.where()
+        rows += [(day_date(day) if by_day else None, *rest) for day, *rest in db.execute_sql(
+            f"SELECT {'day' if by_day else 'NULL'}, model, nullif(speed, ''), nullif(geo, ''), long_context, "
+            f"{_ROLLUP_SUMS} FROM usage_day WHERE {clause} GROUP BY model, speed, geo, long_context"
+            f"{', day' if by_day else ''}", params).fetchall()]
+    for edge in p.edges:
+        if by_day:
+            slots = grouped_rows(db, requests_where(edge), f"r.ts_ms {SLOT_SQL}")
+            rows += rekey_rows(slots, lambda slot, tz=edge.tz: slot_local_date(slot, tz))
+        else:
+            rows += grouped_rows(db, requests_where(edge))
+    return rows
+
+
+def session_rows(db: Database, sids: Sequence[str], lo: int, hi: int) -> list[tuple]:
+    """:func:`grouped_rows` keyed by session, of the given sessions' requests in whole days ``lo..hi``."""
+    rows: list[tuple] = []
+    for part in chunks(list(sids)):
+        rows += db.execute_sql(
+            f"SELECT session_id, model, nullif(speed, ''), nullif(geo, ''), long_context, {_ROLLUP_SUMS} "
+            f"FROM session_usage WHERE session_id IN ({marks(part)}) AND day BETWEEN ? AND ? "
+            "GROUP BY session_id, model, speed, geo, long_context",
+            [*part, lo, hi]).fetchall()
+    return rows
 
 
 def class_costs(prices: PriceTable, model: str, speed: str | None, geo: str | None, long_context: bool,

@@ -1,0 +1,1 @@
+"""One module per insight rule; each has ``RULE`` (its name) and ``evaluate(ctx) -> list[Finding]``."""

@@ -1,0 +1,50 @@
+"""An archive written before the local-day rollups gains them, exact, on first open; nothing archived changes."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from store.db import SCHEMA_VERSION, open_archive, schema_version
+from store.ingest.runner import run_ingest
+from store.sqlite_backend import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
+from tests.test_rollups_consistency import filed_differences, random_tree
+
+_NEW_TABLES = (*(t.table for t in (*DAY_ROLLUPS, FILE_TOUCH)), "key_sessions", "zone_day", "error_pattern",
+               "error_call", "error_pending", "prompt_line", "prompt_pending")
+_SNAPSHOT = ("SELECT * FROM usage_day ORDER BY 1, 2, 3, 4, 5, 6", "SELECT * FROM tool_day ORDER BY 1, 2, 3, 4, 5",
+             "SELECT * FROM key_sessions ORDER BY 1, 2, 3, 4, 5, 6", "SELECT * FROM file_touch ORDER BY 1, 2, 3",
+             "SELECT project_id, day, category, prompts FROM prompt_day ORDER BY 1, 2, 3")
+
+
+def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path) -> None:
+    root = tmp_path / "claude"
+    for rel, data in random_tree(42).items():
+        path = root / "projects" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    db = open_archive(tmp_path / "a.db")
+    run_ingest(db, [root], parallel=False)
+    assert filed_differences(db) == {"errors": [], "prompts": []}
+    expected = [db.execute_sql(sql).fetchall() for sql in _SNAPSHOT]
+    rows = db.execute_sql("SELECT count(*) FROM message").fetchone()
+    db.close()
+    with sqlite3.connect(tmp_path / "a.db") as conn:  # what a version-3 archive looked like
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'dr\\_%' "
+                                    "ESCAPE '\\' OR name LIKE 'dq\\_%' ESCAPE '\\')").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        for table in _NEW_TABLES:
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM schema_meta WHERE key = 'rollup_zone'")
+        conn.execute("UPDATE schema_meta SET value = '3' WHERE key = 'schema_version'")
+    db = open_archive(tmp_path / "a.db")
+    try:
+        assert schema_version() == SCHEMA_VERSION
+        assert db.execute_sql("SELECT count(*) FROM message").fetchone() == rows
+        assert {k: v for k, v in day_rollup_differences(db.connection()).items() if v} == {}
+        assert db.execute_sql("SELECT count(*) FROM error_pending").fetchone()[0] == 0  # filed by the migration
+        assert db.execute_sql("SELECT count(*) FROM prompt_pending").fetchone()[0] == 0
+        assert filed_differences(db) == {"errors": [], "prompts": []}
+        assert [db.execute_sql(sql).fetchall() for sql in _SNAPSHOT] == expected  # same zone, same rows
+    finally:
+        db.close()
