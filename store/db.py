@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
@@ -27,6 +29,8 @@ from store.sqlite_backend import (
 )
 from store.timezones import resolve_timezone
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 4
 
 # version -> migration that brings the schema from version-1 to version. Migrations only add
@@ -36,6 +40,7 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     3: lambda db: rebuild_search_index(db.connection()),  # full-text search over what is archived
     4: lambda db: add_day_rollups(db.connection()),  # the dashboard's rollups, from what is archived
 }
+MIGRATION_STEPS = {2: "15-minute usage rollup", 3: "full-text search index", 4: "local-day rollups"}
 
 
 def open_archive(path: str | Path | None = None) -> SqliteDatabase:
@@ -68,8 +73,21 @@ def _ensure_schema(db: SqliteDatabase) -> None:
         install_rollup_triggers(db.connection())
         install_day_rollups(db.connection())
         for version in range(max(current, 1) + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version](db)
+            _migrate(db, version, announce=current > 0)
         SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+
+
+def _migrate(db: SqliteDatabase, version: int, announce: bool) -> None:
+    """Run one migration; on an existing archive, say what is happening (on a large archive a migration takes
+    minutes, and an upgrade that sits silent looks hung). A warning, so it shows without logging set up."""
+    if not announce:
+        MIGRATIONS[version](db)
+        return
+    log.warning("Upgrading the archive to schema %d: %s (once; a large archive takes a few minutes)...",
+                version, MIGRATION_STEPS[version])
+    started = time.perf_counter()
+    MIGRATIONS[version](db)
+    log.warning("Schema %d ready in %.1f s.", version, time.perf_counter() - started)
 
 
 def schema_version() -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
+
+import pytest
 
 from store.db import SCHEMA_VERSION, open_archive, schema_version
 from store.ingest.runner import run_ingest
@@ -17,7 +20,7 @@ _SNAPSHOT = ("SELECT * FROM usage_day ORDER BY 1, 2, 3, 4, 5, 6", "SELECT * FROM
              "SELECT project_id, day, category, prompts FROM prompt_day ORDER BY 1, 2, 3")
 
 
-def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path) -> None:
+def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     root = tmp_path / "claude"
     for rel, data in random_tree(42).items():
         path = root / "projects" / rel
@@ -37,7 +40,13 @@ def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path) -> None:
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM schema_meta WHERE key = 'rollup_zone'")
         conn.execute("UPDATE schema_meta SET value = '3' WHERE key = 'schema_version'")
-    db = open_archive(tmp_path / "a.db")
+    with caplog.at_level(logging.WARNING, logger="store.db"):
+        db = open_archive(tmp_path / "a.db")
+    # the upgrade says what it does: on a large archive it takes minutes
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("Upgrading the archive to schema 4: local-day rollups")
+    assert messages[1].startswith("Schema 4 ready in ")
     try:
         assert schema_version() == SCHEMA_VERSION
         assert db.execute_sql("SELECT count(*) FROM message").fetchone() == rows
