@@ -32,7 +32,11 @@ def _configure_logging() -> None:
 @click.option("--hidden", is_flag=True, help="Start in the tray, without opening the window (start at login).")
 @click.option("--headless", is_flag=True, help="No tray or window even with a display (like `devhelion serve`).")
 def app(host: str, port: int, no_watch: bool, hidden: bool, headless: bool) -> None:
-    """The desktop app: tray icon, dashboard window, budgets and notifications; headless without a display."""
+    """The desktop app: tray icon, dashboard window, budgets and notifications; headless without a display.
+
+    On Linux the window uses Qt WebEngine (PyQt6); DEVHELION_WEBVIEW_GUI=gtk uses WebKitGTK instead
+    (gir1.2-webkit2-4.1). PYSTRAY_BACKEND=gtk|appindicator picks the tray's.
+    """
     from store.api_key import ApiKeyError
     from store.config import ConfigError
     from store.sqlite_backend import ArchiveError

@@ -47,6 +47,7 @@ class SyncRunner:
         self.on_changes = on_changes  # what each run added, as events (the live feed)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._cancel = threading.Event()
         self.current: SyncResult | None = None
         self.last: SyncResult | None = None
 
@@ -60,6 +61,8 @@ class SyncRunner:
         with self._lock:
             if self.current is not None:
                 raise SyncInProgress(f"Sync {self.current.sync_id} is already running")
+            if self._cancel.is_set():
+                raise SyncInProgress("Devhelion is shutting down")
             result = SyncResult(sync_id=str(uuid.uuid4()), started_ms=int(time.time() * 1000),
                                 paths=None if paths is None else len(paths))
             self.current = result
@@ -72,7 +75,7 @@ class SyncRunner:
         """Run now on a worker and wait for it, first waiting for a run in progress (the watcher's way in:
         its changes must not be dropped because a manual sync happened to be running)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._cancel.is_set():
             try:
                 result = self.start(paths=paths)
             except SyncInProgress:
@@ -89,6 +92,12 @@ class SyncRunner:
                 raise SyncInProgress(f"Sync {self.current.sync_id} is running; reset it when it has finished")
             return reset_bookkeeping(self.archive.db)
 
+    def cancel(self) -> None:
+        """Stop the run in progress at its next commit (quitting): what it parsed is kept, the rest is read
+        by the next run. Runs started afterwards are refused."""
+        with self._lock:
+            self._cancel.set()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the current run; True when none is running any more."""
         thread = self._thread
@@ -103,7 +112,7 @@ class SyncRunner:
                 self.on_started(result)
             if full:
                 reset_bookkeeping(db)
-            result.stats = self.archive.refresh(paths=paths)
+            result.stats = self.archive.refresh(paths=paths, cancel=self._cancel)
             if self.on_changes and result.stats.changes is not None:
                 self.on_changes(result, collect(db.connection(), result.stats.changes, self.archive.prices))
             if paths is None:  # retention is applied on whole runs, not on every live update

@@ -8,13 +8,15 @@ Set ``DEVHELION_REQUIRE_DESKTOP_TESTS=1`` (scripts/test does) to fail instead of
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,14 +28,18 @@ SCREEN = (1280, 800)
 
 def missing_requirements() -> list[str]:
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-    try:
+    try:  # the tray
         import gi
 
         gi.require_version("Gtk", "3.0")
-        gi.require_version("WebKit2", "4.1")
-        from gi.repository import Gtk, WebKit2  # noqa: F401
+        from gi.repository import Gtk  # noqa: F401
     except (ImportError, ValueError) as exc:
-        missing.append(f"PyGObject with GTK 3 and WebKit2GTK 4.1 ({exc})")
+        missing.append(f"PyGObject with GTK 3 ({exc})")
+    # the window (Qt WebEngine); imported in a child so this process stays free of Qt, as the app's tray process is
+    probe = subprocess.run([sys.executable, "-c", "from PyQt6 import QtWebEngineWidgets, QtWebChannel"],
+                           capture_output=True, text=True, timeout=60)
+    if probe.returncode != 0:
+        missing.append(f"PyQt6 with Qt WebEngine ({probe.stderr.strip().splitlines()[-1:]})")
     return missing
 
 
@@ -105,6 +111,36 @@ class DesktopSession:
                                                             0]))
             window.send_event(event, event_mask=X.NoEventMask)
             d.flush()
+        finally:
+            d.close()
+
+    @contextlib.contextmanager
+    def covering_window(self) -> Iterator[int]:
+        """A plain X window over the whole screen, on top of the others while it lasts (another app in front)."""
+        from Xlib import X, display
+
+        d = display.Display(self.env["DISPLAY"])
+        try:
+            screen = d.screen()
+            window = screen.root.create_window(0, 0, SCREEN[0], SCREEN[1], 0, screen.root_depth, X.InputOutput,
+                                               X.CopyFromParent, background_pixel=screen.white_pixel)
+            window.set_wm_name("cover")
+            window.map()
+            window.raise_window()
+            d.sync()
+            yield window.id
+            window.destroy()
+            d.sync()
+        finally:
+            d.close()
+
+    def stacking(self) -> list[int]:
+        """The top-level windows from bottom to top (no window manager here: they are the root's children)."""
+        from Xlib import display
+
+        d = display.Display(self.env["DISPLAY"])
+        try:
+            return [child.id for child in d.screen().root.query_tree().children]
         finally:
             d.close()
 

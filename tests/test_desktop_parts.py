@@ -18,6 +18,7 @@ from desktop.app import autostart
 from desktop.app.icons import STATES, icon_image
 from desktop.app.instance import InstanceLock, show_running_instance
 from desktop.app.tray_model import TrayModel
+from desktop.app.window import prepare_qt, webview_gui
 from tests.api_server import REPO, free_port, server_env
 
 
@@ -113,3 +114,23 @@ def test_the_tray_model_maps_states_and_says_what_matters() -> None:
     assert model.state == "exceeded"
     model.paused = True
     assert model.state == "paused" and model.tooltip.endswith("watching paused")
+
+
+def test_the_window_uses_qt_webengine_on_linux_unless_told_otherwise() -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the Qt default is Linux's; macOS and Windows use their native web views")
+    assert webview_gui({}) == "qt"
+    assert webview_gui({"DEVHELION_WEBVIEW_GUI": " GTK "}) == "gtk"
+    assert webview_gui({"DEVHELION_WEBVIEW_GUI": ""}) == "qt"
+
+
+def test_qt_webengine_runs_without_its_sandbox_only_as_root(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    user: dict[str, str] = {}
+    prepare_qt(user)
+    assert user == {"QT_API": "pyqt6", "QTWEBENGINE_CHROMIUM_FLAGS": "--log-level=3"}
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    root = {"QT_API": "pyside6", "QTWEBENGINE_CHROMIUM_FLAGS": "--log-level=0 --foo"}
+    prepare_qt(root)
+    assert root == {"QT_API": "pyside6", "QTWEBENGINE_CHROMIUM_FLAGS": "--log-level=0 --foo",
+                    "QTWEBENGINE_DISABLE_SANDBOX": "1"}

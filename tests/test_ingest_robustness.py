@@ -17,6 +17,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
@@ -806,3 +807,39 @@ def test_range_end_inside_a_read_block_is_not_end_of_file(tmp_path: Path, monkey
     ctx = classify(str(path), str(tmp_path / "projects"))
     chunk = reader.parse_range(reader.RangeTask(ctx, 1, 0, len(first), True, False))
     assert (chunk.lines, chunk.end_offset, [s[1] for s in chunk.summaries]) == (1, len(first), ["one"])
+
+
+# -- 6. A cancelled ingest (quitting the app) ------------------------------------------------------------
+
+@pytest.mark.parametrize("parallel", [False, True], ids=["inline", "pool"])
+def test_a_cancelled_ingest_commits_what_it_parsed_and_the_next_run_completes_it(
+        spotter: dict[str, bytes], spotter_clean: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        parallel: bool) -> None:
+    monkeypatch.setattr(runner, "RANGE_BYTES", 64 << 10)  # many ranges, so the cancel lands in the middle
+    monkeypatch.setattr(runner, "COMMIT_ROWS", 150)
+    files = replicated(spotter, 2)
+    expected = clean_snapshot(tmp_path / "clean", files)
+    root = write_tree(tmp_path / "root", files)
+    total_bytes = sum(len(v) for v in files.values())
+    cancel = threading.Event()
+
+    def progress(state: runner.IngestProgress) -> None:
+        if state.bytes_done > total_bytes // 3:
+            cancel.set()
+
+    with archive(tmp_path / "cancelled.db") as db:
+        stats = run_ingest(db, [root], progress=progress, parallel=parallel, cancel=cancel)
+        assert stats.cancelled
+        status, requests_added = db.execute_sql(
+            "SELECT status, requests_added FROM ingest_run ORDER BY id DESC LIMIT 1").fetchone()
+        assert status == "cancelled"
+        done = db.execute_sql("SELECT sum(committed_offset) FROM source_file").fetchone()[0]
+        assert total_bytes // 3 < done < total_bytes  # stopped early, and kept what it had parsed
+        partial = snapshot(db)
+        assert 0 < partial["totals"][0] == requests_added < expected["totals"][0]
+        assert rollup_differences(db.connection()) == []
+        prefixes = committed_prefixes(db, root)
+        resumed = run_ingest(db, [root])
+        assert not resumed.cancelled
+        assert snapshot(db) == expected  # nothing lost, nothing counted twice
+    assert partial == clean_snapshot(tmp_path / "prefixes", prefixes)

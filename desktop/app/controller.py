@@ -102,6 +102,7 @@ class DesktopController:
     def shutdown(self) -> None:
         """Close the window, stop the tray worker; the server is stopped by the caller."""
         self.quitting.set()
+        self.server.app.state.sync.cancel()  # an ingest winds down (to its next commit) while the rest closes
         self._dirty.set()
         self.server.app.state.bus.remove_listener(self._on_event)
         self.window.close()

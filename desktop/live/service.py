@@ -48,6 +48,7 @@ class LiveService:
 
     def stop(self) -> None:
         self.watcher.stop()
+        self.runner.cancel()  # a long ingest commits what it has parsed and stops; the next start resumes it
         self.runner.wait(30)
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -67,6 +68,7 @@ class IngestStats:
     sessions_added: int = 0
     seconds: float = 0.0
     malformed_examples: dict[str, str] = field(default_factory=dict)
+    cancelled: bool = False  # stopped early by its cancel event; what it parsed is committed
     changes: ChangeMarks | None = None  # what this run added or touched: store.ingest.changes.collect() lists it
 
 
@@ -227,10 +229,13 @@ def _rows(chunk: ParsedChunk) -> int:
 
 
 def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback | None = None,
-               parallel: bool | None = None, paths: list[str] | None = None) -> IngestStats:
+               parallel: bool | None = None, paths: list[str] | None = None,
+               cancel: threading.Event | None = None) -> IngestStats:
     """Bring the archive up to date with every transcript under ``roots``; safe to interrupt at any time.
 
-    With ``paths`` (files a watcher saw change) only those are looked at, which keeps live updates cheap.
+    With ``paths`` (files a watcher saw change) only those are looked at, which keeps live updates cheap. Once
+    ``cancel`` is set the run commits what it has parsed and stops (status ``cancelled``): the next run resumes
+    from the committed offsets, so quitting during a long first ingest takes a moment, not the whole ingest.
     """
     started = time.perf_counter()
     stats = IngestStats()
@@ -256,7 +261,7 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
             progress(state)
         if parallel is None:
             parallel = todo >= POOL_THRESHOLD_BYTES
-        _commit_all(conn, items, parallel, stats, state, progress)
+        stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel)
         if plans:
             with transaction(conn):
                 conn.execute(LINK_SUBAGENT_TYPES)
@@ -267,11 +272,11 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
         if record:
             with transaction(conn):
                 conn.execute(
-                    "UPDATE ingest_run SET finished_ms=?, status='ok', files_seen=?, files_changed=?, bytes_read=?, "
+                    "UPDATE ingest_run SET finished_ms=?, status=?, files_seen=?, files_changed=?, bytes_read=?, "
                     "lines=?, malformed_lines=?, requests_added=?, messages_added=?, sessions_added=? WHERE id=?",
-                    (_now_ms(), stats.files_seen, stats.files_changed, stats.bytes_read, stats.lines,
-                     stats.malformed_lines, stats.requests_added, stats.messages_added, stats.sessions_added,
-                     stats.run_id),
+                    (_now_ms(), "cancelled" if stats.cancelled else "ok", stats.files_seen, stats.files_changed,
+                     stats.bytes_read, stats.lines, stats.malformed_lines, stats.requests_added,
+                     stats.messages_added, stats.sessions_added, stats.run_id),
                 )
         return stats
     except sqlite3.Error as exc:
@@ -294,7 +299,9 @@ def _mark_failed(conn: sqlite3.Connection, run_id: int, message: str) -> None:
 
 
 def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask]], parallel: bool,
-                stats: IngestStats, state: IngestProgress, progress: ProgressCallback | None) -> None:
+                stats: IngestStats, state: IngestProgress, progress: ProgressCallback | None,
+                cancel: threading.Event | None = None) -> bool:
+    """Write the parsed ranges in order, committing every ``COMMIT_ROWS``; True when ``cancel`` stopped it."""
     pending: list[tuple[_FilePlan, RangeTask, ParsedChunk]] = []
     pending_rows = 0
     resets_done: set[int] = set()
@@ -327,7 +334,12 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
         pending.clear()
         pending_rows = 0
 
-    for plan, task, chunk in _parsed(items, parallel):
+    parsed = _parsed(items, parallel)
+    for plan, task, chunk in parsed:
+        if cancel is not None and cancel.is_set():
+            parsed.close()  # leaves the pool: it finishes the few batches in flight, which are dropped
+            flush()
+            return True
         fid = plan.source_id
         if task.is_first:
             reached[fid] = plan.start
@@ -355,3 +367,4 @@ def _commit_all(conn: sqlite3.Connection, items: list[tuple[_FilePlan, RangeTask
         if progress:
             progress(state)
     flush()
+    return False
