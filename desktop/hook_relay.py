@@ -1,8 +1,10 @@
 """``devhelion hook``: Claude Code's command-hook form, for events (SessionStart) and versions without HTTP hooks.
 
 Reads the hook payload on stdin and hands it to the running app (``POST /api/hooks``, which stores and broadcasts
-it); when the app is not running, stores it in the archive itself. Whatever happens it prints nothing (a
-SessionStart hook's stdout would be added to Claude's context), exits 0 and is gone within a second.
+it); when the app is not running, stores it in the archive itself, or, when the archive cannot take it at once
+(none yet, an older schema, locked), in the spool that the next opening of the archive empties into it.
+Whatever happens it prints nothing (a SessionStart hook's stdout would be added to Claude's context), exits 0
+and is gone within a second.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ def main() -> int:
 
 
 def relay(body: bytes) -> str:
-    """Deliver one payload; returns how (``app``, ``archive`` or ``sent``) for tests and diagnostics."""
-    from desktop.relay import post_to_app, write_archive
+    """Deliver one payload; returns how (``app``, ``archive``, ``spooled`` or ``sent``) for tests and diagnostics."""
+    import time
+
+    from desktop.relay import post_to_app, write_existing_archive
     from store.hooks import parse_hook_payload, record_hook_event
 
     payload = parse_hook_payload(body)  # invalid input is not worth a request
@@ -36,5 +40,10 @@ def relay(body: bytes) -> str:
         return "app"
     if delivered is None:
         return "sent"  # the app has it or is too busy to say; storing it again could duplicate it
-    write_archive(lambda conn: record_hook_event(conn, payload))
-    return "archive"
+    received_ms = int(time.time() * 1000)
+    if write_existing_archive(lambda conn: record_hook_event(conn, payload, received_ms=received_ms)):
+        return "archive"
+    from store.spool import HOOKS, append
+
+    append(HOOKS, {"received_ms": received_ms, "payload": payload})
+    return "spooled"

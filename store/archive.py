@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +15,8 @@ from store.db import open_archive
 from store.ingest.runner import IngestStats, ProgressCallback, run_ingest
 from store.paths import database_path, resolve_roots
 from store.pricing import PriceTable
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -34,6 +38,17 @@ class Archive:
         self.prices = price_table(settings)
         self.roots = resolve_roots([*settings.extra_roots, *(extra_roots or [])])
         self.settings = settings
+
+    def take_spooled(self) -> int:
+        """Move hook events the relay had to spool (``store/spool.py``) into the archive; a locked archive
+        leaves them for the next call (every sync run makes one)."""
+        from store.hooks import drain_spooled_hooks
+
+        try:
+            return drain_spooled_hooks(self.db, self.path.parent)
+        except (sqlite3.Error, OSError) as exc:
+            log.warning("spooled hook events stay spooled for now: %s", exc)
+            return 0
 
     def close(self) -> None:
         self.db.close()
@@ -58,4 +73,5 @@ def open_default(extra_roots: list[str] | None = None, path: Path | None = None)
     except BaseException:
         db.close()
         raise
+    archive.take_spooled()
     return archive

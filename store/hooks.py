@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from store.timezones import format_utc_iso_ms
@@ -81,3 +82,11 @@ def _text(value: Any) -> str | None:
 
 def _connection(db: Database | sqlite3.Connection) -> sqlite3.Connection:
     return db if isinstance(db, sqlite3.Connection) else db.connection()
+
+
+def drain_spooled_hooks(db: Database | sqlite3.Connection, home: Path | None = None) -> int:
+    """Move the events the hook relay spooled (``store/spool.py``) into the archive; returns how many."""
+    from store.spool import HOOKS, drain
+
+    return drain(HOOKS, _connection(db), lambda conn, record: record_hook_event(
+        conn, record.get("payload"), received_ms=record.get("received_ms")), home)

@@ -113,6 +113,7 @@ class SyncRunner:
             if full:
                 reset_bookkeeping(db)
             result.stats = self.archive.refresh(paths=paths, cancel=self._cancel)
+            self.archive.take_spooled()  # hook events the relay could not write while the archive was busy
             if self.on_changes and result.stats.changes is not None:
                 self.on_changes(result, collect(db.connection(), result.stats.changes, self.archive.prices))
             if paths is None:  # retention is applied on whole runs, not on every live update
