@@ -99,7 +99,7 @@ def ingest(roots: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     if as_json:
         import orjson
 
-        data = {k: getattr(stats, k) for k in stats.__dataclass_fields__}
+        data = {k: getattr(stats, k) for k in stats.__dataclass_fields__ if k != "changes"}  # internal marks
         click.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
         return
     if quiet:

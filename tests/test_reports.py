@@ -126,6 +126,11 @@ def test_cli_report_json_matches_ccusage_shape(dst_root: Path, tmp_path: Path) -
     ingest = _cli(["ingest"], home, dst_root)
     assert ingest.returncode == 0, ingest.stderr
     assert "8 new API requests" in ingest.stdout
+    again = _cli(["ingest", "--json"], home, dst_root)  # the machine-readable summary (bench/bench_archive.py)
+    assert again.returncode == 0, again.stderr
+    summary = orjson.loads(again.stdout)
+    assert (summary["requests_added"], summary["files_changed"], summary["cancelled"]) == (0, 0, False)
+    assert summary["files_seen"] >= 1 and "changes" not in summary
     out = _cli(["report", "daily", "--json", "--timezone", "America/New_York"], home, dst_root)
     assert out.returncode == 0, out.stderr
     data = orjson.loads(out.stdout)
