@@ -28,7 +28,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage
 DEMO = "/path/to/Demo"
 SESSION = "741790a4-4fe2-4644-9a51-fb4482074060"
 PAGES = {  # screenshot name -> path (all with every sample day in range)
-    "overview": "/?range=all", "sessions": "/sessions?range=all", "session": f"/sessions/{SESSION}?range=all",
+    "overview": "/?range=all", "sessions": "/sessions?range=all", "sessions-search": "/sessions?range=all&q=pydantic",
+    "session": f"/sessions/{SESSION}?range=all",
     "projects": "/projects?range=all",
     "project": f"/projects?range=all&project={quote('/Users/dain/workspace/claude-code-log')}",
     "models": "/models?range=all", "tools": "/tools?range=all", "errors": "/errors?range=all",

@@ -11,6 +11,7 @@ from nicegui import app
 from nicegui.testing import User
 
 from store.config import load_settings
+from store.notes import update_annotations
 from tests.dashboard_tools import SampleHome, one, present, settled, text, until, use_home
 
 
@@ -101,3 +102,19 @@ async def test_theme_and_time_zone_are_saved(user: User) -> None:
     await user.open("/")
     dark = next(e for e in user.client.elements.values() if type(e).__name__ == "DarkMode")
     assert dark.value is True  # pages are built dark from the first paint
+
+
+async def test_sessions_filter_by_tag(user: User) -> None:
+    await user.open("/sessions?range=all")  # starts the app: its archive is on app.state
+    await settled(user)
+    tagged = [r["id"] for r in one(user, "sessions-table").rows[3:5]]
+    for sid in tagged:
+        update_annotations(app.state.archive.db, sid, tags=["Needs Review"])
+    await user.open("/sessions?range=all&tag=needs+review")
+    await settled(user)
+    rows = one(user, "sessions-table").rows
+    assert sorted(r["id"] for r in rows) == sorted(tagged) and all(r["tags"] == ["needs review"] for r in rows)
+    assert text(user, "session-count") == "2 sessions"
+    await until(lambda: "needs review (2)" in one(user, "tag").options.values(), what="tag list")
+    one(user, "tag").set_value("")
+    await until(lambda: one(user, "sessions-table").pagination["rowsNumber"] > 2, what="tag cleared")

@@ -170,3 +170,28 @@ async def test_pages_reload_when_new_data_arrives(user: User) -> None:
     app.state.bus.publish({"type": "request.added", "session_id": "x", "model": "claude-opus-4-6"})
     await until(lambda: primary.props["data-generation"] != before, timeout=10, what="live reload")
     await settled(user)
+
+
+async def test_search_lists_matching_lines_in_the_range(user: User) -> None:
+    await user.open("/sessions?range=all&q=pydantic&size=100")
+    await settled(user)
+    hits = one(user, "search-hits")
+    snippets = [e.content for e in hits.descendants() if isinstance(e, ui.html)]
+    assert snippets and all("<mark>" in s.lower() for s in snippets)  # the matched words are highlighted
+    assert user.find(marker="search-hit-link").elements
+    table_ids = {r["id"] for r in one(user, "sessions-table").rows}
+    linked = {e.props["href"].split("/sessions/")[1].split("?")[0]
+              for e in user.find(marker="search-hit-link").elements}
+    assert linked <= {quote(i, safe="") for i in table_ids}  # each hit's session is in the table
+    one(user, "range").set_value("7d")  # the samples are older than a week: no line in range
+    await until(lambda: "No line in this range matches" in text(user, "search-hits"), what="hits follow the range")
+
+
+async def test_efficiency_shows_the_cache_expiry_waste_of_the_data_in_range(user: User) -> None:
+    await user.open("/efficiency?range=all")  # the samples end months ago: the window ends with their last day
+    await settled(user)
+    assert text(user, "waste-total").startswith("$") and text(user, "waste-total") != "$0.00"
+    assert one(user, "chart-waste").options["series"][0]["data"]
+    await user.open("/efficiency?range=7d")
+    await settled(user)
+    await user.should_see("No expired caches")

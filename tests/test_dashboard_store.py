@@ -3,8 +3,10 @@ agrees with the report and monitor code it stands in for."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -12,10 +14,10 @@ from store.archive import Archive, open_default
 from store.dashboard.activity import hour_grid
 from store.dashboard.block import current_block
 from store.dashboard.catalog import last_request_ms, model_names, project_choices, unpriced_models
-from store.dashboard.efficiency import compactions
+from store.dashboard.efficiency import ExpiryWaste, cache_expiry_waste, compactions, expiry_waste_days
 from store.dashboard.errors import pattern_sessions
 from store.dashboard.periods import period_comparisons, usage_between
-from store.dashboard.repricing import reprice, repricing_targets
+from store.dashboard.repricing import reprice, reprice_rows, repricing_targets
 from store.dashboard.session_table import session_page
 from store.monitor.dimensions import project_stats
 from store.monitor.errors import error_signature, error_stats
@@ -26,8 +28,12 @@ from store.monitor.usage import total_usage
 from store.reports.block_entries import block_entries
 from store.reports.blocks import identify_blocks
 from store.reports.usage import Filters, grand_total, usage_by_period
+from store.search import search
 from store.timezones import local_date, local_day_start_utc_ms
 from tests.dashboard_tools import SampleHome, use_home
+from ui.context import Ctx
+from ui.filters import DashFilter
+from ui.pages.common import daily_usage, range_day_rows, usage_series
 
 DEMO = "/path/to/Demo"  # one model (claude-sonnet-4-20250514), standard speed
 
@@ -163,3 +169,58 @@ def test_hour_grid_cells_follow_local_time(archive: Archive) -> None:
         expected[(moment.weekday(), moment.hour)] += 1
     assert {(d, h): grid.cells[d][h].requests for d in range(7) for h in range(24)
             if grid.cells[d][h].requests} == dict(expected)
+
+
+def test_session_search_and_sorting_select_what_the_api_selects(archive: Archive) -> None:
+    tz = archive_timezone(archive.settings.timezone)
+    scope = Scope(tz, search="pydantic")  # found in conversation lines through the full-text index
+    api = list_sessions(archive.db, archive.prices, scope, Page(50, 0))
+    mine = session_page(archive.db, archive.prices, scope, Page(50, 0))
+    assert mine["total"] == api["total"] > 0
+    assert [s["id"] for s in mine["sessions"]] == [s["id"] for s in api["sessions"]]
+    by_cost = session_page(archive.db, archive.prices, scope, Page(50, 0), "cost")
+    assert {s["id"] for s in by_cost["sessions"]} == {s["id"] for s in api["sessions"]}
+    hits = {h["session_id"] for h in search(archive.db, "pydantic", limit=200)["results"]}
+    assert hits <= {s["id"] for s in mine["sessions"]}  # every session with a matching line is listed
+    assert all(s["tags"] == [] for s in mine["sessions"])  # no tags in the sample archive
+
+
+def test_expiry_waste_of_adjacent_spans_adds_up(archive: Archive) -> None:
+    tz = archive_timezone(archive.settings.timezone)
+    first, last = archive.db.execute_sql("SELECT min(ts_ms), max(ts_ms) FROM api_request").fetchone()
+    whole = expiry_waste_days(archive.db, archive.prices, tz, first, last + 1)
+    assert whole and sum(d.times for d in whole.values()) > 0  # the samples resume after idle gaps
+    busiest = max(whole, key=lambda day: whole[day].waste_usd)
+    split = local_day_start_utc_ms(date.fromisoformat(busiest), tz)  # the answers are per local day
+    parts = {**expiry_waste_days(archive.db, archive.prices, tz, first, split),
+             **expiry_waste_days(archive.db, archive.prices, tz, split, last + 1)}
+    assert parts == whole
+    total = cache_expiry_waste(archive.db, archive.prices, tz, first, last + 1)
+    assert total == ExpiryWaste.of_days(whole) and total.waste_usd > 0
+    assert total.waste_usd == sum(total.by_day.values())
+
+
+def test_usage_series_has_every_period_of_the_span(archive: Archive) -> None:
+    tz = archive_timezone(archive.settings.timezone)
+    ctx = Ctx(archive, DashFilter("all"), int(time.time() * 1000), tz)
+    series = usage_series(ctx)
+    assert series.grain == "weekly"
+    weeks = [date.fromisoformat(k) for k in series.keys]
+    assert all(b - a == timedelta(days=7) for a, b in pairwise(weeks))  # gaps included
+    assert len(series.keys) > len(series.periods)  # the samples have idle weeks: they are zeros on the chart
+    assert series.total.cost == grand_total(usage_by_period(archive.db, "daily", Filters(tz), archive.prices)).cost
+
+
+@pytest.mark.parametrize("filt", [DashFilter("all"), DashFilter("custom", date(2025, 7, 10), date(2025, 11, 20)),
+                                  DashFilter("all", project=DEMO)])
+def test_days_from_cached_months_are_the_daily_report(archive: Archive, filt: DashFilter) -> None:
+    tz = archive_timezone(archive.settings.timezone)
+    ctx = Ctx(archive, filt, int(time.time() * 1000), tz)
+    report = usage_by_period(archive.db, "daily", ctx.report_filters(), archive.prices)
+    for _ in range(2):  # computed, then from the cache
+        days = daily_usage(ctx)
+        assert [d.key for d in days] == [p.key for p in report] and days
+        assert [(d.total.cost, d.total.total_tokens, sorted(d.models)) for d in days] == [
+            (p.total.cost, p.total.total_tokens, sorted(p.models)) for p in report]
+    repriced = reprice_rows(range_day_rows(ctx), archive.prices, ["claude-opus-4-6"])[0]
+    assert repriced.cost == reprice(archive.db, archive.prices, ctx.report_filters(), ["claude-opus-4-6"])[0].cost

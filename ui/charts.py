@@ -80,7 +80,7 @@ def lines(categories: Sequence[str], series: dict[str, list[float | None]], unit
             "grid": {"left": 8, "right": 12, "top": 16, "bottom": 36, "containLabel": True},
             "xAxis": {**_axis("category", categories), "boundaryGap": False}, "yAxis": _axis("value", unit=unit),
             "series": [{"name": (labels or {}).get(name, name), "type": "line", "data": values,
-                        "showSymbol": len(categories) < 40, "symbolSize": 5,
+                        "showSymbol": len(categories) <= 14, "symbolSize": 5,
                         **({"areaStyle": {"opacity": 0.15}} if area else {}),
                         **({"itemStyle": {"color": colours[name]}, "lineStyle": {"color": colours[name]}}
                            if colours and name in colours else {})}

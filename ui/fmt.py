@@ -31,8 +31,14 @@ def compact(n: float | int | None) -> str:
     return f"{sign}{value:.1f}"
 
 
-def tokens(n: int | None) -> str:
-    return compact(n)
+def tokens(n: float | None) -> str:
+    """Token counts (whole tokens: a mean of 232.2 tokens is ``232``)."""
+    return compact(None if n is None else round(n))
+
+
+def plural(n: int, noun: str, many: str | None = None) -> str:
+    """``1 session``, ``2 sessions`` (counts with thousands separators)."""
+    return f"{n:,} {noun if n == 1 else many or noun + 's'}"
 
 
 def integer(n: int | None) -> str:

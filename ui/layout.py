@@ -29,7 +29,7 @@ from ui.live import version
 from ui.section import Section
 from ui.theme import apply_page_theme, save_theme, theme
 
-INLINE_WAIT_S = 0.12  # answers this fast go into the page's HTML; slower ones follow over the socket
+INLINE_WAIT_S = 0.3  # answers this fast go into the page's HTML (painted with it); slower ones follow over the socket
 STALE_CHECK_S = 2.0
 MIN_REFRESH_S = 5.0  # live data reloads a page at most this often (more when its queries are slow)
 
@@ -88,6 +88,7 @@ class Frame:
         self.search_input: ui.input | None = None
         self.unread = 0
         self._syncing = False
+        self._primary_sent = asyncio.Event()
         self.dark = apply_page_theme()
         ui.page_title(f"{title} · Devhelion")
         self._header()
@@ -136,7 +137,7 @@ class Frame:
         self.range_label.set_visibility(self.filt.range == CUSTOM)
         self.project_select = ui.select(_project_options([], self.filt.project), value=self.filt.project or "",
                                         with_input=True, on_change=self._project_changed) \
-            .props('dense outlined options-dense aria-label="Project" input-debounce="0"').classes("w-56") \
+            .props('dense outlined options-dense aria-label="Project" input-debounce="0"').classes("w-64") \
             .mark("project").props('data-testid="project"')
         self.project_select.tooltip("Show one project only (every page), or all projects")
 
@@ -218,6 +219,8 @@ class Frame:
         await self.client.connected()
         _trace(f"{self.path} connected {time.perf_counter() - started:.3f}")
         await asyncio.gather(*(self._show_later(section, fetch, ctx) for section, fetch in fetches.items()))
+        await self._flushed()
+        self._primary_sent.set()
         _trace(f"{self.path} primary {time.perf_counter() - started:.3f}")
         await asyncio.gather(rest, self._side_data())
         self.busy = False
@@ -227,12 +230,26 @@ class Frame:
         self._stamp()
 
     async def _load_rest(self, sections: list[Section[Any]], first: list[asyncio.Future], ctx: Ctx) -> None:
-        """The other sections: fetched once the primary ones are, shown once the browser is connected."""
+        """The other sections: fetched once the primary ones are and the browser has connected (their queries
+        would otherwise compete for the GIL with serving the page's scripts, delaying the first paint), shown
+        after the primary answer."""
         if first:
             await asyncio.wait(first)
-        fetches = {s: asyncio.ensure_future(s.fetch(ctx)) for s in sections}
         await self.client.connected()
+        fetches = {s: asyncio.ensure_future(s.fetch(ctx)) for s in sections}
+        await self._primary_sent.wait()  # never in the same update as the primary answer: it is painted first
         await asyncio.gather(*(self._show_later(s, f, ctx) for s, f in fetches.items()))
+
+    async def _flushed(self, limit_s: float = 0.3) -> None:
+        """Wait until the outbox has sent what is queued (the primary answer): work started next on worker
+        threads competes for the GIL with the event loop and would delay that message by hundreds of ms."""
+        outbox = self.client.outbox
+        if not self.client.has_socket_connection:
+            return
+        deadline = time.monotonic() + limit_s
+        while (outbox.updates or outbox.messages) and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.01)  # the emit itself (socket.io) runs on the loop after the queue is taken
 
     async def _show_later(self, section: Section[Any], fetch: asyncio.Future, ctx: Ctx) -> None:
         section.show(*await fetch, ctx)
@@ -246,9 +263,13 @@ class Frame:
         for section in chosen:
             if section.loaded_at is not None:
                 section.container.classes(add="dh-loading")  # dimmed at once, until its new answer arrives
+        started = time.perf_counter()
         try:  # the primary section first: a filter change shows its answer as soon as it can
             await asyncio.gather(*(s.load(ctx) for s in chosen if s.primary))
+            await self._flushed()
+            _trace(f"{self.path} reload primary {time.perf_counter() - started:.3f}")
             await asyncio.gather(*(s.load(ctx) for s in chosen if not s.primary), self._side_data())
+            _trace(f"{self.path} reload done {time.perf_counter() - started:.3f}")
         finally:
             self.busy = False
             self.last_load = time.monotonic()

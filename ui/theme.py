@@ -45,6 +45,11 @@ body { font-feature-settings: "tnum"; }
 .dh-table .q-table__top, .dh-table thead tr th { font-weight: 600; }
 .dh-table tbody tr td { font-variant-numeric: tabular-nums; }
 .dh-heat-cell { border-radius: 3px; }
+.dh-cell-title { max-width: 280px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dh-cell-narrow { max-width: 150px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.dh-snippet { word-break: break-word; }
+.dh-snippet mark { background: color-mix(in srgb, var(--q-accent) 35%, transparent); color: inherit;
+                   border-radius: 2px; padding: 0 1px; }
 .q-header { backdrop-filter: blur(6px); }
 body:not(.body--dark) .q-header { background: rgba(255, 255, 255, .92); color: #101828;
                                   border-bottom: 1px solid var(--dh-border); }

@@ -6,6 +6,7 @@ of the models that offer it, not of the work). Web-search requests cost the same
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -29,8 +30,13 @@ class Repricing:
 
 def reprice(db: Database, prices: PriceTable, filters: Filters, targets: list[str]) -> list[Repricing]:
     """The filters' usage as billed, and as it would have been billed on each model in ``targets``."""
+    return reprice_rows(day_usage(db, filters), prices, targets)
+
+
+def reprice_rows(rows: Iterable[tuple], prices: PriceTable, targets: list[str]) -> list[Repricing]:
+    """``reprice`` over rows of ``store.reports.usage.day_usage`` (of any days: they are summed first)."""
     groups: dict[tuple, list[int]] = {}
-    for _day, model, speed, geo, lc, *counts in day_usage(db, filters):
+    for _day, model, speed, geo, lc, *counts in rows:
         if is_synthetic(model):
             continue
         acc = groups.get((model, speed, geo, lc))

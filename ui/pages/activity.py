@@ -25,19 +25,35 @@ def load_hours(ctx: Ctx) -> HourGrid:
     return hour_grid(ctx.db, ctx.prices, ctx.report_filters())
 
 
+def render_summary(series: Series, ctx: Ctx) -> None:
+    if series.empty:
+        widgets.empty("No activity in this range", no_data_hint(ctx.filt, ctx.today), "calendar_month")
+        return
+    days = {k: p.total for k, p in series.periods.items() if p.total.requests}
+    busiest = max(days, key=lambda d: days[d].cost)
+    with ui.grid().classes("w-full gap-4 grid-cols-1 sm:grid-cols-3"):
+        widgets.kpi("Active days", fmt.integer(len(days)), marker="kpi-active-days",
+                    sub=f"of {fmt.plural(len(series.keys), 'day')} in the range",
+                    explain="Local days with at least one request.")
+        widgets.kpi("Spend per active day", fmt.money(series.total.cost / len(days), bool(series.total.unpriced)),
+                    sub=f"{fmt.money(series.total.cost, bool(series.total.unpriced))} in total",
+                    explain="The range's cost divided by its active days.")
+        widgets.kpi("Busiest day", fmt.day_label(date.fromisoformat(busiest)), sub=fmt.money(days[busiest].cost),
+                    explain="The local day with the highest cost in the range.")
+
+
 def render_calendar(series: Series, ctx: Ctx) -> None:
     with widgets.card():
         widgets.heading("Daily spend", "Each square is a local day, darker for more spend (hover for the amount).")
         if series.empty:
-            widgets.empty("No activity in this range", no_data_hint(ctx.filt, ctx.today), "calendar_month")
+            ui.label("Nothing to show: no request in this range.").classes("text-sm dh-muted")
             return
         days = {k: float(p.total.cost) for k, p in series.periods.items()}
         last = date.fromisoformat(series.keys[-1])
         first = max(date.fromisoformat(series.keys[0]), last - timedelta(days=CALENDAR_DAYS - 1))
         charts.chart(charts.calendar(days, first.isoformat(), last.isoformat()), "h-44", marker="chart-calendar")
-        active = sum(1 for v in days.values() if v > 0)
-        ui.label(f"{active} active days · {fmt.money(series.total.cost)} in total · busiest day "
-                 f"{max(days, key=lambda d: days[d])}").classes("text-sm dh-muted")
+        if first > date.fromisoformat(series.keys[0]):
+            ui.label(f"The calendar shows the range's last {CALENDAR_DAYS} days.").classes("text-xs dh-muted")
 
 
 def render_hours(grid: HourGrid, ctx: Ctx) -> None:
@@ -65,6 +81,8 @@ def register() -> None:
         frame = Frame("/activity", "Activity", explain="When you use Claude Code: daily spend on a calendar and the "
                       "hour-of-day pattern, in your time zone.")
         with frame.content:
-            frame.section("calendar", load_calendar, render_calendar, height="h-56", classes="dh-primary")
+            frame.section("summary", load_calendar, render_summary, skeleton="kpis", classes="dh-primary",
+                          shared="calendar")
+            frame.section("calendar", load_calendar, render_calendar, height="h-56", shared="calendar")
             frame.section("hours", load_hours, render_hours, height="h-64")
         await frame.start()

@@ -8,10 +8,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from store.reports.usage import PeriodUsage, Usage, usage_by_period
-from store.timezones import period_key
+from store.pricing import is_synthetic
+from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, display_model, price_group, rollup_scope
+from store.timezones import SLOT_MS, local_date, period_key
+from ui.cache import results
 from ui.context import Ctx
 from ui.filters import DashFilter
+from ui.live import version
 
 Grain = Literal["daily", "weekly", "monthly"]
 GRAIN_NOUN = {"daily": "day", "weekly": "week", "monthly": "month"}
@@ -52,7 +55,7 @@ def usage_series(ctx: Ctx, grain: Grain | None = None) -> Series:
     priced days equals pricing the week).
     """
     since, until = ctx.dates()
-    days = usage_by_period(ctx.db, "daily", ctx.report_filters(), ctx.prices)
+    days = daily_usage(ctx)
     first = since or (date.fromisoformat(days[0].key) if days else ctx.today)
     last = until or (date.fromisoformat(days[-1].key) if days else ctx.today)
     grain = grain or grain_for(first, last)
@@ -63,16 +66,95 @@ def usage_series(ctx: Ctx, grain: Grain | None = None) -> Series:
         period.total.add(day.total)
         for model, usage in day.models.items():
             period.models.setdefault(model, Usage()).add(usage)
-    if grain == "daily":
-        keys = [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
-    else:
-        keys = sorted(periods)
+    # every period of the span, with or without usage: a gap in the work is a gap on the chart's time axis
+    keys = sorted({period_key(grain, first + timedelta(days=i), ctx.start_of_week)
+                   for i in range((last - first).days + 1)} | set(periods))
     series = Series(grain, keys, periods)
     for period in periods.values():
         series.total.add(period.total)
         for model, usage in period.models.items():
             series.models.setdefault(model, Usage()).add(usage)
     return series
+
+
+def _months(ctx: Ctx) -> list[date]:
+    """The first days of the local months the filter's range covers (an open end: the archive's data)."""
+    since, until = ctx.dates()
+    if since is None or until is None:
+        bounds = results.get_or_compute(("usage.bounds", ctx.filt.project, str(ctx.tz), version.value),
+                                        lambda: data_days(ctx))
+        if bounds is None:
+            return []
+        since, until = since or bounds[0], until or bounds[1]
+    months, month = [], since.replace(day=1)
+    while month <= until:
+        months.append(month)
+        month = (month + timedelta(days=32)).replace(day=1)
+    return months
+
+
+def data_days(ctx: Ctx) -> tuple[date, date] | None:
+    """The first and last local days with requests (of the filter's project): two index lookups."""
+    scope, params = rollup_scope(Filters(ctx.tz, None, None, ctx.filt.project, ctx.start_of_week))
+    (first,) = ctx.db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
+    (last,) = ctx.db.execute_sql(f"SELECT max(u.slot) {scope}", params).fetchone()
+    if first is None:
+        return None
+    return local_date(first * SLOT_MS, ctx.tz), local_date(last * SLOT_MS + SLOT_MS - 1, ctx.tz)
+
+
+def month_rows(ctx: Ctx, month: date) -> list[tuple]:
+    """``day_usage`` rows of one local month."""
+    following = (month + timedelta(days=32)).replace(day=1)
+    filters = Filters(ctx.tz, month, following - timedelta(days=1), ctx.filt.project, ctx.start_of_week)
+    return day_usage(ctx.db, filters)
+
+
+def _month_key(ctx: Ctx, kind: str, month: date) -> tuple:
+    return (kind, month, ctx.filt.project, str(ctx.tz), ctx.prices.version, version.value)
+
+
+def _in_range(ctx: Ctx, day: date) -> bool:
+    since, until = ctx.dates()
+    return (since is None or day >= since) and (until is None or day <= until)
+
+
+def range_day_rows(ctx: Ctx) -> list[tuple]:
+    """``store.reports.usage.day_usage`` rows of the filter's range, from per-month answers that are computed
+    once per data version and shared by every range, page and section (a filter change reads no rollup row
+    for months it has seen)."""
+    rows: list[tuple] = []
+    for month in _months(ctx):
+        month_answer = results.get_or_compute(_month_key(ctx, "usage.month", month), lambda m=month: month_rows(ctx, m))
+        rows += [r for r in month_answer if _in_range(ctx, r[0])]
+    return rows
+
+
+def _priced_days(ctx: Ctx, month: date) -> list[PeriodUsage]:
+    rows = results.get_or_compute(_month_key(ctx, "usage.month", month), lambda: month_rows(ctx, month))
+    days: dict[date, PeriodUsage] = {}
+    for day, model, speed, geo, lc, *counts in rows:
+        if is_synthetic(model):
+            continue
+        period = days.get(day)
+        if period is None:
+            period = days[day] = PeriodUsage(day.isoformat())
+        usage = price_group(ctx.prices, model, speed, geo, bool(lc), tuple(counts))
+        period.total.add(usage)
+        period.models.setdefault(display_model(model, speed), Usage()).add(usage)
+    return [days[d] for d in sorted(days)]
+
+
+def daily_usage(ctx: Ctx) -> list[PeriodUsage]:
+    """Priced usage per local day of the filter's range (days without requests are absent), as
+    ``usage_by_period(..., "daily", ...)`` answers it: each day's pricing groups are priced on their own.
+    The days are cached per month and shared: callers must not change them."""
+    days: list[PeriodUsage] = []
+    for month in _months(ctx):
+        priced = results.get_or_compute(_month_key(ctx, "usage.month-priced", month),
+                                        lambda m=month: _priced_days(ctx, m))
+        days += [d for d in priced if _in_range(ctx, date.fromisoformat(d.key))]
+    return days
 
 
 def no_data_hint(filt: DashFilter, today: date) -> str:

@@ -3,16 +3,20 @@ message or a tool call costs, and how often contexts had to be compacted."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from nicegui import ui
 
-from store.dashboard.efficiency import ExpiryWaste, cache_expiry_waste, compactions
+from store.dashboard.catalog import last_request_ms
+from store.dashboard.efficiency import DayWaste, ExpiryWaste, compactions, expiry_waste_days
 from store.monitor.efficiency import token_efficiency
-from store.timezones import DAY_MS
+from store.timezones import DAY_MS, local_date, local_day_start_utc_ms
 from ui import charts, fmt, widgets
+from ui.cache import results
 from ui.context import Ctx
 from ui.layout import Frame
+from ui.live import version
 from ui.pages.common import no_data_hint
 
 
@@ -24,10 +28,29 @@ WASTE_MAX_DAYS = 90  # the waste scan reads every request of the window: long ra
 
 
 def load_waste(ctx: Ctx) -> ExpiryWaste:
+    """The range's waste (its last ``WASTE_MAX_DAYS`` days), summed from per-day answers computed a local week
+    (Monday to Sunday) at a time and cached: another range over the same weeks reads no request again."""
     start, end = ctx.range_ms()
     end = end if end is not None else ctx.now_ms + 1
+    newest = results.get_or_compute(("catalog.last-request", version.value), lambda: last_request_ms(ctx.db))
+    if newest is None:
+        return ExpiryWaste.of_days({})
+    # the window ends with the range or with the last day that has data, whichever is earlier
+    end = min(end, local_day_start_utc_ms(local_date(newest, ctx.tz) + timedelta(days=1), ctx.tz))
     start = max(start or 0, end - WASTE_MAX_DAYS * DAY_MS)
-    return cache_expiry_waste(ctx.db, ctx.prices, ctx.tz, start, end, ctx.filt.project)
+    if start >= end:
+        return ExpiryWaste.of_days({})
+    first, last = local_date(start, ctx.tz), local_date(end - 1, ctx.tz)
+    days: dict[str, DayWaste] = {}
+    week = first - timedelta(days=first.weekday())
+    while week <= last:
+        following = week + timedelta(days=7)
+        lo, hi = local_day_start_utc_ms(week, ctx.tz), local_day_start_utc_ms(following, ctx.tz)
+        key = ("efficiency.waste-week", week, ctx.filt.project, ctx.prices.version, str(ctx.tz), version.value)
+        days.update(results.get_or_compute(key, lambda lo=lo, hi=hi: expiry_waste_days(
+            ctx.db, ctx.prices, ctx.tz, lo, hi, ctx.filt.project)))
+        week = following
+    return ExpiryWaste.of_days({d: w for d, w in days.items() if first.isoformat() <= d <= last.isoformat()})
 
 
 def load_compactions(ctx: Ctx) -> dict[str, Any]:
@@ -61,7 +84,8 @@ def render_waste(waste: ExpiryWaste, ctx: Ctx) -> None:
         widgets.heading("Cache-expiry waste", "When a conversation resumes after its prompt cache expired (5 minutes "
                         "idle, or an hour for 1-hour caches) the cache is written again at the write rate; a warm "
                         "cache would have served those tokens at the read rate. The waste is the difference (over "
-                        f"at most the last {WASTE_MAX_DAYS} days of the range).")
+                        f"at most the {WASTE_MAX_DAYS} days up to the range's last day with data; resumptions "
+                        "within a day of the conversation's previous request).")
         if waste.times == 0:
             widgets.empty("No expired caches", "No conversation in this range re-wrote its cache after an idle gap.",
                           "timer_off")

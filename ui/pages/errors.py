@@ -63,7 +63,7 @@ def render_trend(data: ErrorsData, ctx: Ctx) -> None:
                                    "percent", area=True)
             options["series"].append({"name": "failed calls", "type": "bar", "yAxisIndex": 1, "barMaxWidth": 10,
                                       "data": [d["errors"] for d in trend], "itemStyle": {"color": charts.PALETTE[4]}})
-            options["yAxis"] = [options["yAxis"], {"type": "value", "splitLine": {"show": False},
+            options["yAxis"] = [options["yAxis"], {"type": "value", "splitLine": {"show": False}, "minInterval": 1,
                                                    "axisLabel": {"color": charts.TEXT}}]
             charts.chart(options, "h-64", marker="chart-error-trend")
         with widgets.card("flex-1 min-w-[300px]"):
@@ -87,8 +87,8 @@ def render_patterns(data: ErrorsData, ctx: Ctx) -> None:
             return
         for p in patterns:
             tools = ", ".join(f"{t['tool_name']} ({t['count']})" for t in p["tools"][:3])
-            with ui.expansion(f"{p['count']}× {p['pattern']}", caption=f"{tools} · {p['sessions']} sessions · last "
-                              f"{fmt.iso_local(p['last_seen'], ctx.tz)}", icon="report_problem") \
+            caption = f"{tools} · {fmt.plural(p['sessions'], 'session')} · last {fmt.iso_local(p['last_seen'], ctx.tz)}"
+            with ui.expansion(f"{p['count']}× {p['pattern']}", caption=caption, icon="report_problem") \
                     .classes("w-full dh-soft").mark("error-pattern"):
                 ui.label(p["example"]).classes("dh-mono")
                 links = data.sessions.get(p["pattern"], [])

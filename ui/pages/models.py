@@ -7,13 +7,13 @@ from typing import Any
 
 from nicegui import ui
 
-from store.dashboard.repricing import Repricing, reprice, repricing_targets
+from store.dashboard.repricing import Repricing, reprice_rows, repricing_targets
 from store.monitor.dimensions import model_stats
 from store.monitor.efficiency import token_efficiency
 from ui import charts, fmt, widgets
 from ui.context import Ctx
 from ui.layout import Frame
-from ui.pages.common import GRAIN_NOUN, Series, cost, no_data_hint, usage_series
+from ui.pages.common import GRAIN_NOUN, Series, cost, no_data_hint, range_day_rows, usage_series
 
 
 def load_models(ctx: Ctx) -> dict[str, Any]:
@@ -29,7 +29,19 @@ def load_cache(ctx: Ctx) -> dict[str, Any]:
 
 
 def load_whatif(ctx: Ctx) -> list[Repricing]:
-    return reprice(ctx.db, ctx.prices, ctx.report_filters(), repricing_targets(ctx.prices))
+    return reprice_rows(range_day_rows(ctx), ctx.prices, repricing_targets(ctx.prices))
+
+
+def render_share(data: dict[str, Any], ctx: Ctx) -> None:
+    models = data["models"]
+    if not models:
+        return  # the table's section says so
+    with widgets.card("h-full"):
+        widgets.heading("Share of cost", "Each model's part of the range's cost (fast mode as <model>-fast).")
+        colours = {m["model"]: charts.model_color(m["model"]) for m in models}
+        charts.chart(charts.donut([(m["model"], m["cost_usd"]) for m in models], "money", colours,
+                                  {m["model"]: fmt.model_label(m["model"]) for m in models}), "h-72",
+                     marker="chart-model-share")
 
 
 def render_models(data: dict[str, Any], ctx: Ctx) -> None:
@@ -37,30 +49,23 @@ def render_models(data: dict[str, Any], ctx: Ctx) -> None:
     if not models:
         widgets.empty("No model usage", no_data_hint(ctx.filt, ctx.today), "memory")
         return
-    with ui.row().classes("w-full gap-4 no-wrap max-lg:flex-wrap items-stretch"):
-        with widgets.card("flex-1 min-w-[300px]"):
-            widgets.heading("Share of cost", "Each model's part of the range's cost (fast mode as <model>-fast).")
-            colours = {m["model"]: charts.model_color(m["model"]) for m in models}
-            charts.chart(charts.donut([(m["model"], m["cost_usd"]) for m in models], "money", colours,
-                                      {m["model"]: fmt.model_label(m["model"]) for m in models}), "h-72",
-                         marker="chart-model-share")
-        with widgets.card("flex-[2]"):
-            widgets.heading("Models", "Requests, tokens and cost per model in the range; sessions = sessions that "
-                            "used the model.")
-            widgets.table([
-                {"name": "model", "label": "Model", "field": "model"},
-                {"name": "sessions", "label": "Sessions", "field": "sessions", "align": "right"},
-                {"name": "requests", "label": "Requests", "field": "requests", "align": "right"},
-                {"name": "tokens", "label": "Tokens", "field": "tokens", "align": "right", "sortable": False},
-                {"name": "cost", "label": "Cost", "field": "cost", "align": "right", "sortable": False},
-                {"name": "share", "label": "Share of cost", "field": "share", "align": "right", "sortable": False},
-            ], [{"id": m["model"], "model": m["model"], "sessions": m["sessions"], "requests": m["requests"],
-                 "tokens": fmt.tokens(m["total_tokens"]),
-                 "cost": fmt.money(m["cost_usd"]) if m["priced"] else "unpriced",
-                 "share": fmt.percent(m["share_of_cost"])} for m in models], marker="models-table")
-            if data["unpriced_models"]:
-                ui.label("Unpriced (not in the cost): " + ", ".join(data["unpriced_models"]) +
-                         ". Add a price in Settings.").classes("text-sm text-warning")
+    with widgets.card("h-full"):
+        widgets.heading("Models", "Requests, tokens and cost per model in the range; sessions = sessions that "
+                        "used the model.")
+        widgets.table([
+            {"name": "model", "label": "Model", "field": "model"},
+            {"name": "sessions", "label": "Sessions", "field": "sessions", "align": "right"},
+            {"name": "requests", "label": "Requests", "field": "requests", "align": "right"},
+            {"name": "tokens", "label": "Tokens", "field": "tokens", "align": "right", "sortable": False},
+            {"name": "cost", "label": "Cost", "field": "cost", "align": "right", "sortable": False},
+            {"name": "share", "label": "Share of cost", "field": "share", "align": "right", "sortable": False},
+        ], [{"id": m["model"], "model": m["model"], "sessions": m["sessions"], "requests": m["requests"],
+             "tokens": fmt.tokens(m["total_tokens"]),
+             "cost": fmt.money(m["cost_usd"]) if m["priced"] else "unpriced",
+             "share": fmt.percent(m["share_of_cost"])} for m in models], marker="models-table")
+        if data["unpriced_models"]:
+            ui.label("Unpriced (not in the cost): " + ", ".join(data["unpriced_models"]) +
+                     ". Add a price in Settings.").classes("text-sm text-warning")
 
 
 def render_trend(series: Series, ctx: Ctx) -> None:
@@ -129,7 +134,10 @@ def register() -> None:
         frame = Frame("/models", "Models", explain="Cost and tokens per model, cache efficiency, and repricing of "
                       "the range on other models.")
         with frame.content:
-            frame.section("models", load_models, render_models, height="h-72", classes="dh-primary")
+            with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-3"):
+                frame.section("share", load_models, render_share, height="h-72", shared="models")
+                frame.section("models", load_models, render_models, skeleton="table", shared="models",
+                              classes="dh-primary lg:col-span-2")
             frame.section("trend", load_trend, render_trend, height="h-72")
             with ui.grid().classes("w-full gap-4 grid-cols-1 xl:grid-cols-2"):
                 frame.section("cache", load_cache, render_cache, height="h-72")

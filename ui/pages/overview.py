@@ -168,7 +168,8 @@ def render_projects(data: dict[str, Any], ctx: Ctx) -> None:
                         ui.link(label, url).classes("dh-link truncate").tooltip(p["project"])
                     else:
                         ui.label(label)
-                    ui.label(f"{fmt.money(p['cost_usd'])} · {p['sessions']} sessions").classes("text-sm dh-muted")
+                    ui.label(f"{fmt.money(p['cost_usd'])} · {fmt.plural(p['sessions'], 'session')}") \
+                        .classes("text-sm dh-muted")
                 widgets.bar(p["cost_usd"] / top)
 
 

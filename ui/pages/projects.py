@@ -9,6 +9,7 @@ from typing import Any
 
 from nicegui import ui
 
+from store.gitlink.costs import branch_stats
 from store.monitor.breakdowns import project_breakdown
 from store.monitor.dimensions import project_stats
 from store.monitor.heatmap import file_heatmap
@@ -45,17 +46,32 @@ def load_trend(ctx: Ctx) -> Series:
     return usage_series(ctx)
 
 
-def render_projects(data: dict[str, Any], ctx: Ctx) -> None:
-    projects = [p for p in data["projects"] if p["sessions"] or p["requests"]]
+def load_branches(ctx: Ctx) -> list[dict[str, Any]]:
+    """The project's branches in the range with their cost and the git commits linked to their sessions."""
+    return branch_stats(ctx.db, ctx.prices, ctx.scope())["branches"]
+
+
+def _active(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [p for p in data["projects"] if p["sessions"] or p["requests"]]
+
+
+def render_chart(data: dict[str, Any], ctx: Ctx) -> None:
+    projects = _active(data)
     if not projects:
-        widgets.empty("No projects in this range", no_data_hint(ctx.filt, ctx.today), "folder_open")
-        return
+        return  # the table below says so
     with widgets.card():
         widgets.heading("Cost by project", "The range's requests priced, grouped by the project (working directory) "
                         "of their session.")
         top = projects[:TOP_CHART]
         charts.chart(charts.hbars([p["project_name"] or "(no project)" for p in top], [p["cost_usd"] for p in top],
                                   "money"), "h-80" if len(top) > 6 else "h-48", marker="chart-projects")
+
+
+def render_projects(data: dict[str, Any], ctx: Ctx) -> None:
+    projects = _active(data)
+    if not projects:
+        widgets.empty("No projects in this range", no_data_hint(ctx.filt, ctx.today), "folder_open")
+        return
     rows = [{"id": p["project"] or "", "name": p["project_name"] or "(no project)", "path": p["project"] or "",
              "url": ctx.filt.with_project(p["project"]).url("/projects") if p["project"] else "",
              "sessions": p["sessions"], "requests": p["requests"], "tokens": p["total_tokens"],
@@ -107,11 +123,30 @@ def render_project(data: dict[str, Any] | None, ctx: Ctx) -> None:
                 with ui.row().classes("w-full justify-between text-sm"):
                     ui.label(fmt.model_label(m["model"])).tooltip(m["model"])
                     ui.label(f"{fmt.money(m['cost_usd'])} · {fmt.tokens(m['total_tokens'])} tokens").classes("dh-muted")
-            widgets.heading("Branches", "Git branches the project's sessions ran on.")
-            for b in data["branches"][:8]:
-                with ui.row().classes("w-full justify-between text-sm"):
-                    ui.label(b["branch"]).classes("dh-mono")
-                    ui.label(f"{b['sessions']} sessions").classes("dh-muted")
+
+
+def render_branches(branches: list[dict[str, Any]], ctx: Ctx) -> None:
+    with widgets.card():
+        widgets.heading("Branches and commits", "Cost of the project's requests in the range per git branch, with "
+                        "the commits Devhelion linked to those sessions (made on the branch while they ran) and the "
+                        "cost per commit.")
+        if not branches:
+            widgets.empty("No branch activity", "No request of this project in the range.", "call_split")
+            return
+        widgets.table([
+            {"name": "branch", "label": "Branch", "field": "branch", "classes": "dh-mono"},
+            {"name": "sessions", "label": "Sessions", "field": "sessions", "align": "right"},
+            {"name": "cost", "label": "Cost", "field": "cost", "align": "right", "sortable": False},
+            {"name": "commits", "label": "Commits", "field": "commits", "align": "right"},
+            {"name": "per_commit", "label": "Cost per commit", "field": "per_commit", "align": "right",
+             "sortable": False},
+        ], [{"id": f"{b['project_path']}:{b['branch']}", "branch": b["branch"] or "(no branch)",
+             "sessions": b["sessions"], "cost": fmt.money(b["usage"]["cost_usd"], bool(b["usage"]["unpriced_models"])),
+             "commits": b["commits"], "per_commit": fmt.money(b["cost_per_commit_usd"])}
+            for b in branches], rows_per_page=8, marker="branches-table")
+        if not any(b["commits"] for b in branches):
+            ui.label("No commits linked yet: Devhelion matches each session's working directory and branch against "
+                     "git history after a sync.").classes("text-xs dh-muted")
 
 
 def render_trend(series: Series, ctx: Ctx) -> None:
@@ -176,9 +211,12 @@ def register() -> None:
                               on_click=lambda: frame.set_filter(frame.filt.with_project(None))).props("flat no-caps")
                 frame.section("project", load_project, render_project, skeleton="kpis", classes="dh-primary")
                 frame.section("trend", load_trend, render_trend, height="h-64")
+                frame.section("branches", load_branches, render_branches, height="h-40")
                 frame.section("heatmap", load_heatmap, render_heatmap, height="h-96")
             else:
-                frame.section("projects", load_projects, render_projects, height="h-96", classes="dh-primary")
+                frame.section("chart", load_projects, render_chart, height="h-80", shared="projects")
+                frame.section("projects", load_projects, render_projects, skeleton="table", classes="dh-primary",
+                              shared="projects")
 
         def layout_changed(filt: Any) -> bool:
             """Selecting or clearing the project changes what the page shows: rebuild it."""

@@ -20,6 +20,7 @@ from store.monitor.params import NotFound, Page, Scope
 from store.monitor.sessions import session_detail, session_facts, session_json, session_row
 from store.monitor.timeline import session_timeline
 from ui import charts, fmt, widgets
+from ui.cache import results
 from ui.context import Ctx, archive
 from ui.conversation import ConversationView, agent_tree, render_items
 from ui.layout import Frame
@@ -279,6 +280,7 @@ def _notes_editor(notes: dict[str, Any], session_id: str) -> None:
             ui.notify(str(exc), type="warning")
             return
         if saved:
+            results.clear()  # tags show in the sessions table and filter: no cached answer may keep the old ones
             status.set_text("Saved")
             ui.notify("Notes saved", type="positive")
 

@@ -27,7 +27,7 @@ def load_skills(ctx: Ctx) -> dict[str, Any]:
     return skill_stats(ctx.db, ctx.scope())
 
 
-def render_tools(data: dict[str, Any], ctx: Ctx) -> None:
+def render_summary(data: dict[str, Any], ctx: Ctx) -> None:
     tools = data["tools"]
     if not tools:
         widgets.empty("No tool calls", no_data_hint(ctx.filt, ctx.today), "construction")
@@ -41,6 +41,12 @@ def render_tools(data: dict[str, Any], ctx: Ctx) -> None:
                     sub=f"{fmt.integer(errors)} failed", explain="Calls whose result was an error, out of finished "
                     "calls (rejected and interrupted calls are counted apart).")
         widgets.kpi("Distinct tools", fmt.integer(len(tools)), explain="Built-in tools and MCP tools that ran.")
+
+
+def render_tools(data: dict[str, Any], ctx: Ctx) -> None:
+    tools = data["tools"]
+    if not tools:
+        return  # the summary above says so
     with ui.row().classes("w-full gap-4 no-wrap max-lg:flex-wrap items-stretch"):
         with widgets.card("flex-1 min-w-[320px]"):
             widgets.heading("Calls per tool", "Successful and failed calls of the most used tools.")
@@ -60,7 +66,8 @@ def render_tools(data: dict[str, Any], ctx: Ctx) -> None:
                 {"name": "sessions", "label": "Sessions", "field": "sessions", "align": "right"},
             ], [{"id": t["tool_name"], "tool": t["tool_name"], "calls": t["calls"], "errors": t["errors"],
                  "error_rate": round(t["error_rate"] * 100, 1), "duration": fmt.duration(t["avg_duration_ms"]),
-                 "sessions": t["sessions"]} for t in tools], rows_per_page=15, marker="tools-table")
+                 "sessions": t["sessions"]} for t in tools], rows_per_page=15, marker="tools-table") \
+                .add_slot("body-cell-error_rate", r"""<q-td :props="props">{{ props.value }}%</q-td>""")
 
 
 def render_mcp(data: dict[str, Any], ctx: Ctx) -> None:
@@ -100,7 +107,9 @@ def register() -> None:
         frame = Frame("/tools", "Tools", explain="Tool calls in the range: volume, failures and durations, plus MCP "
                       "servers and skills.")
         with frame.content:
-            frame.section("tools", load_tools, render_tools, skeleton="kpis", classes="dh-primary")
+            frame.section("summary", load_tools, render_summary, skeleton="kpis", classes="dh-primary",
+                          shared="tools")
+            frame.section("tools", load_tools, render_tools, height="h-96", shared="tools")
             with ui.grid().classes("w-full gap-4 grid-cols-1 lg:grid-cols-2"):
                 frame.section("mcp", load_mcp, render_mcp, height="h-40")
                 frame.section("skills", load_skills, render_skills, height="h-40")
