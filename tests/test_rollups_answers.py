@@ -136,3 +136,105 @@ def test_archive_counts_come_from_the_rollups(archives: list[Database], tmp_path
     result = archive_stats(db, tmp_path / "none.db", None)
     assert result["totalMessages"] == db.execute_sql("SELECT count(*) FROM message").fetchone()[0] > 0
     assert result["totalRequests"] == db.execute_sql("SELECT count(*) FROM api_request").fetchone()[0] > 0
+
+
+_day_offsets = st.one_of(st.none(), st.integers(-3, 7))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone=st.sampled_from(ZONES), since=_day_offsets, length=st.one_of(st.none(), st.integers(0, 6)),
+       project=st.sampled_from(PROJECTS), which=st.integers(0, 1), kind=st.sampled_from(["daily", "monthly"]))
+def test_day_usage_from_the_day_rollups_is_the_slot_answer(archives: list[Database], zone: str, since: int | None,
+                                                           length: int | None, project: str | None, which: int,
+                                                           kind: str) -> None:
+    from store.monitor.rollups import zone_ready
+    from store.reports.usage import Filters, _usage_day_rows, day_usage, slot_day_usage, usage_by_period
+
+    db, tz = archives[which], resolve_timezone(zone)
+    assert zone_ready(db, tz)  # the rollups are in the zone asked for: the day rollups answer
+    first = datetime.fromtimestamp(START / 1000, UTC).date()
+    since_date = None if since is None else first + timedelta(days=since)
+    until_date = None if length is None else (since_date or first) + timedelta(days=length)
+    filters = Filters(tz, since_date, until_date, project)
+    fast = _usage_day_rows(db, filters)
+    assert fast is not None
+    expected = slot_day_usage(db, filters)
+    assert sorted(fast, key=repr) == sorted(expected, key=repr)
+    assert day_usage(db, filters) == fast
+    with row_level():
+        assert day_usage(db, filters) == expected
+        slow_periods = usage_by_period(db, kind, filters, PRICES)
+    assert usage_by_period(db, kind, filters, PRICES) == slow_periods
+    # another zone than the rollups': the slots answer, grouped into that zone's days
+    other = resolve_timezone(next(z for z in ZONES if z != zone))
+    assert _usage_day_rows(db, Filters(other, since_date, until_date, project)) is None
+
+
+def test_day_usage_of_a_whole_archive_comes_from_the_day_rollups(archives: list[Database]) -> None:
+    from store.monitor.rollups import zone_ready
+    from store.reports.usage import Filters, _usage_day_rows, slot_day_usage
+
+    db, tz = archives[0], resolve_timezone("America/New_York")
+    assert zone_ready(db, tz)
+    for project in (None, "alpha"):
+        filters = Filters(tz, None, None, project)
+        fast = _usage_day_rows(db, filters)
+        assert fast and sorted(fast, key=repr) == sorted(slot_day_usage(db, filters), key=repr)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone=st.sampled_from(ZONES), bounds=_ranges, project=st.sampled_from(PROJECTS[1:]), which=st.integers(0, 1))
+def test_heatmap_ranges_read_either_index_and_match_the_rows(archives: list[Database], zone: str, bounds: tuple,
+                                                             project: str, which: int) -> None:
+    from store.monitor.heatmap import _range_rows
+    from store.monitor.rollups import plan
+
+    start, length, as_date, open_end = bounds
+    date_from = _bound(start, as_date)
+    date_to = None if open_end or start is None else _bound(start + length, as_date)
+    db = archives[which]
+    scope = make_scope(resolve_timezone(zone), date_from=date_from, date_to=date_to, project=project)
+    p = plan(db, scope)
+    if not (p.whole and scope.dated):
+        return
+    with row_level():
+        expected = heatmap._file_rows(db, scope, project)
+    for by_time in (True, False):
+        assert sorted(_range_rows(db, scope, p, by_time), key=repr) == sorted(expected, key=repr)
+
+
+def test_heatmap_of_a_range_reads_the_calls_of_the_plans_projects(archives: list[Database]) -> None:
+    from store.monitor.heatmap import _range_rows
+    from store.monitor.rollups import plan
+
+    db = archives[0]
+    scope = make_scope(resolve_timezone("UTC"), date_from=_bound(0, True), date_to=_bound(3 * 1440, True),
+                       project="alpha")
+    p = plan(db, scope)
+    assert p.whole and scope.dated
+    with row_level():
+        expected = heatmap._file_rows(db, scope, "alpha")
+    assert expected
+    for by_time in (True, False):
+        assert sorted(_range_rows(db, scope, p, by_time), key=repr) == sorted(expected, key=repr)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone=st.sampled_from(ZONES), bounds=_ranges, project=st.sampled_from(PROJECTS), which=st.integers(0, 1),
+       per_pattern=st.integers(1, 3))
+def test_pattern_sessions_from_the_filed_errors_match_the_rows(archives: list[Database], zone: str, bounds: tuple,
+                                                               project: str | None, which: int,
+                                                               per_pattern: int) -> None:
+    from store.dashboard.errors import pattern_sessions
+    from store.monitor.error_filing import file_pending
+
+    start, length, as_date, open_end = bounds
+    date_from = _bound(start, as_date)
+    date_to = None if open_end or start is None else _bound(start + length, as_date)
+    db = archives[which]
+    scope = make_scope(resolve_timezone(zone), date_from=date_from, date_to=date_to, project=project)
+    with row_level():
+        signatures = [p["pattern"] for p in errors.error_patterns(db, make_scope(resolve_timezone(zone)))]
+        expected = pattern_sessions(db, scope, [*signatures, "no such pattern"], per_pattern)
+    assert signatures and file_pending(db)  # the filed errors answer below
+    assert pattern_sessions(db, scope, [*signatures, "no such pattern"], per_pattern) == expected

@@ -102,20 +102,43 @@ def _file_rows(db: Database, scope: Scope, project: str) -> list[tuple]:
         return db.execute_sql(
             f"SELECT file_path, name, sum(calls), sum(errors), max(last_ms) FROM file_touch WHERE project_id IN "
             f"({marks(p.pids)}) GROUP BY 1, 2", list(p.pids)).fetchall()
-    by_time = scope.dated and p.whole and _fewer_by_time(db, p)
+    if p.whole:
+        return _range_rows(db, scope, p)
     where = tool_calls_where(replace(scope, project=None))
-    condition, params = (of_project if by_time or is_short(scope) else in_project)("t.session_id", project)
+    condition, params = (of_project if is_short(scope) else in_project)("t.session_id", project)
     where.add(condition, *params).add("t.file_path IS NOT NULL").add(f"t.name IN ({marks(ACTIONS)})", *ACTIONS)
     return db.execute_sql(
         f"SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t"
         f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
 
 
-def _fewer_by_time(db: Database, p: Plan) -> bool:
-    """Whether the range holds fewer tool calls (all projects) than the project has in all: then reading the range
-    through the time index beats reading the project's sessions (the rollups say how many each holds)."""
-    in_range = db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id = "
-                              f"{ALL_PROJECTS} AND day BETWEEN ? AND ?", [p.lo, p.hi]).fetchone()[0]
-    in_project = db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id IN "
-                                f"({marks(p.pids)})", list(p.pids)).fetchone()[0]
-    return in_range < in_project
+BY_TIME_CALLS = 4000  # fewer calls in the range than this: read them through the time index
+
+
+def _range_rows(db: Database, scope: Scope, p: Plan, by_time: bool | None = None) -> list[tuple]:
+    """:func:`_file_rows` of a range for a project whose sessions are exactly those of the plan's projects.
+
+    Either every call of the range through the time index (when the range holds few calls), or the file calls of
+    the range from the ``(file_path, name, call_ts_ms)`` index, which leaves only them to read: unary ``+``
+    keeps SQLite from picking another index (the answer does not depend on the choice, only the time).
+    ``by_time`` forces the choice."""
+    few = _calls_in_range(db, p) < BY_TIME_CALLS if by_time is None else by_time
+    ts = "t.call_ts_ms" if few else "+t.call_ts_ms"
+    where = [f"{'+' if few else ''}t.file_path IS NOT NULL", f"+t.name IN ({marks(ACTIONS)})",
+             f"+t.session_id IN (SELECT session_id FROM session WHERE project_id IN ({marks(p.pids)}))"]
+    params: list[Any] = [*ACTIONS, *p.pids]
+    if scope.start_ms is not None:
+        where.append(f"{ts} >= ?")
+        params.append(scope.start_ms)
+    if scope.end_ms is not None:
+        where.append(f"{ts} < ?")
+        params.append(scope.end_ms)
+    return db.execute_sql(
+        "SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t "
+        f"WHERE {' AND '.join(where)} GROUP BY 1, 2", params).fetchall()
+
+
+def _calls_in_range(db: Database, p: Plan) -> int:
+    """Tool calls of all projects on the plan's whole days (the partial days at the ends add at most two days)."""
+    return db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id = {ALL_PROJECTS} "
+                          "AND day BETWEEN ? AND ?", [p.lo, p.hi]).fetchone()[0]

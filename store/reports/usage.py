@@ -9,14 +9,16 @@ within a group, so this equals pricing every request and summing, with exact Dec
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import date, tzinfo
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta, tzinfo
 from decimal import Decimal
 from typing import Literal
 
 from peewee import Database
 
+from store.monitor.rollups import row_level_only
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
+from store.sqlite_backend import ALL_PROJECTS, ZONE_END_DAY, ZONE_FIRST_DAY, rollup_zone, zone_key
 from store.timezones import SLOT_MS, date_range_utc_ms, day_number_date, local_day_sql, period_key
 
 PeriodKind = Literal["daily", "weekly", "monthly"]
@@ -133,10 +135,20 @@ def rollup_scope(filters: Filters) -> tuple[str, list]:
 
 
 def day_usage(db: Database, filters: Filters) -> list[tuple]:
-    """Token sums per local date and pricing group, grouped by SQLite from the rollup.
+    """Token sums per local date and pricing group.
 
     Rows are ``(date, model, speed, geo, long_context, input, output, cw5m, cw1h, cache_read, web, requests)``.
+    When ``filters.tz`` is the archive's rollup zone, the covered local days come from ``usage_day`` (one row
+    per project, day and pricing group) and only dates outside the covered span from the 15-minute slots; the
+    answer is the same as grouping the slots (:func:`slot_day_usage`), which ``row_level()`` forces.
     """
+    with db.atomic():  # one read snapshot: the zone checked is the zone the day rows are in
+        fast = _usage_day_rows(db, filters)
+    return slot_day_usage(db, filters) if fast is None else fast
+
+
+def slot_day_usage(db: Database, filters: Filters) -> list[tuple]:
+    """:func:`day_usage` from ``usage_rollup``'s slots, grouped into local days by SQLite."""
     scope, params = rollup_scope(filters)
     # two queries: SQLite answers a lone min() or max() from the index, both together by a full scan
     (first,) = db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
@@ -150,6 +162,62 @@ def day_usage(db: Database, filters: Filters) -> list[tuple]:
         f"sum(u.web_search_requests), sum(u.requests) {scope} GROUP BY 1, 2, 3, 4, 5"
     )
     return [(day_number_date(row[0]), *row[1:]) for row in db.execute_sql(sql, params).fetchall()]
+
+
+_EPOCH = date(1970, 1, 1).toordinal()
+_FIRST_DAY = ZONE_FIRST_DAY.toordinal() - _EPOCH  # the covered local days of the rollup zone
+_LAST_DAY = ZONE_END_DAY.toordinal() - _EPOCH - 1
+
+
+_aligned: dict[str, bool] = {}
+
+
+def _slot_aligned(db: Database, zone: str) -> bool:
+    """Every covered local day of the rollup zone (``zone``) starts on a slot boundary: a slot then lies in one
+    local day, and ``usage_day`` (which files a slot under the day of its start) agrees with grouping slots by
+    local day. ``zone_day`` is a function of the zone, so the answer is kept per zone."""
+    found = _aligned.get(zone)
+    if found is None:
+        found = _aligned[zone] = not db.execute_sql(
+            f"SELECT EXISTS (SELECT 1 FROM zone_day WHERE start_ms % {SLOT_MS} != 0)").fetchone()[0]
+    return found
+
+
+def _usage_day_rows(db: Database, filters: Filters) -> list[tuple] | None:
+    """:func:`day_usage` from ``usage_day`` for the covered days, from the slots for dates outside them; None
+    when the rollup zone is not ``filters.tz`` (or inside ``row_level()``)."""
+    zone = zone_key(filters.tz)
+    if row_level_only() or rollup_zone(db.connection()) != zone or not _slot_aligned(db, zone):
+        return None
+    lo = _FIRST_DAY if filters.since is None else max(_FIRST_DAY, filters.since.toordinal() - _EPOCH)
+    hi = _LAST_DAY if filters.until is None else min(_LAST_DAY, filters.until.toordinal() - _EPOCH)
+    rows: list[tuple] = []
+    if filters.since is None or filters.since < ZONE_FIRST_DAY:  # before the covered days
+        until = ZONE_FIRST_DAY - timedelta(days=1)
+        if filters.until is not None and filters.until < until:
+            until = filters.until
+        rows += slot_day_usage(db, replace(filters, until=until))
+    if lo <= hi:
+        if filters.project:
+            projects = ("(d.project_id IN (SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\') "
+                        "OR d.project_id IN (SELECT project_id FROM session WHERE project_dir = ? "
+                        "AND project_id IS NOT NULL))")
+            params: list = [filters.project, _last_component_like(filters.project), filters.project]
+        else:
+            projects, params = f"d.project_id = {ALL_PROJECTS}", []
+        sql = (
+            "SELECT d.day, d.model, nullif(d.speed, ''), nullif(d.geo, ''), d.long_context, sum(d.input_tokens), "
+            "sum(d.output_tokens), sum(d.cache_write_5m), sum(d.cache_write_1h), sum(d.cache_read), "
+            f"sum(d.web_search_requests), sum(d.requests) FROM usage_day d WHERE {projects} "
+            "AND d.day BETWEEN ? AND ? GROUP BY 1, 2, 3, 4, 5"
+        )
+        rows += [(day_number_date(row[0]), *row[1:]) for row in db.execute_sql(sql, [*params, lo, hi]).fetchall()]
+    if filters.until is None or filters.until >= ZONE_END_DAY:  # after the covered days
+        since = ZONE_END_DAY
+        if filters.since is not None and filters.since > since:
+            since = filters.since
+        rows += slot_day_usage(db, replace(filters, since=since))
+    return rows
 
 
 def grouped_usage(db: Database, filters: Filters, key_sql: str) -> list[tuple]:
