@@ -66,11 +66,15 @@ def environ_home() -> Path:
 
 
 async def settled(user: Any, timeout: float = 20.0) -> None:
-    """Wait until every section of the open page has loaded (or shows its error) and none is reloading."""
+    """Wait until every section of the open page has loaded (or shows its error) and none is reloading, and the
+    header's project list has loaded."""
     deadline = time.monotonic() + timeout
     while True:
-        sections = [e for e in user.client.elements.values() if "dh-section" in e.classes]
-        if sections and all("dh-ready" in e.classes and "dh-loading" not in e.classes for e in sections):
+        elements = list(user.client.elements.values())
+        sections = [e for e in elements if "dh-section" in e.classes]
+        side = [e for e in elements if "dh-side" in e.classes]
+        if sections and all("dh-ready" in e.classes and "dh-loading" not in e.classes for e in sections) \
+                and all("dh-ready" in e.classes for e in side):
             return
         if time.monotonic() > deadline:
             pending = [e.props.get("data-section") for e in sections if "dh-ready" not in e.classes]

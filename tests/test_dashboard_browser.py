@@ -38,7 +38,8 @@ PAGES = {  # screenshot name -> path (all with every sample day in range)
 }
 ALL_READY = ("() => { const s = document.querySelectorAll('.dh-section');"
              " return s.length > 0 && [...s].every(e => e.classList.contains('dh-ready')"
-             " && !e.classList.contains('dh-loading')); }")
+             " && !e.classList.contains('dh-loading'))"
+             " && [...document.querySelectorAll('.dh-side')].every(e => e.classList.contains('dh-ready')); }")
 CHART_SERIES = ("(id) => { const el = document.getElementById(id);"
                 " const chart = el && getElement(el.id.slice(1)).chart;"
                 " return chart ? chart.getOption().series.map(s => (s.data || []).length) : null; }")
@@ -75,7 +76,12 @@ class Tab:
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
 
     def open(self, path: str) -> None:
-        self.page.goto(self.base_url + path)
+        try:
+            self.page.goto(self.base_url + path)
+        except Exception as exc:  # a navigation the page itself started (a filter rebuilding it) aborted ours
+            if "ERR_ABORTED" not in str(exc):
+                raise
+            self.page.goto(self.base_url + path)
         self.settle()
 
     def settle(self) -> None:

@@ -49,7 +49,8 @@ MAX_BUNDLE_MB = 620  # measured 592 MB (10^6 bytes) on Debian 12; fails if the e
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 ALL_READY = ("() => { const s = document.querySelectorAll('.dh-section');"
              " return s.length > 0 && [...s].every(e => e.classList.contains('dh-ready')"
-             " && !e.classList.contains('dh-loading')); }")
+             " && !e.classList.contains('dh-loading'))"
+             " && [...document.querySelectorAll('.dh-side')].every(e => e.classList.contains('dh-ready')); }")
 
 
 @dataclass

@@ -137,7 +137,7 @@ class Frame:
         self.range_label.set_visibility(self.filt.range == CUSTOM)
         self.project_select = ui.select(_project_options([], self.filt.project), value=self.filt.project or "",
                                         with_input=True, on_change=self._project_changed) \
-            .props('dense outlined options-dense aria-label="Project" input-debounce="0"').classes("w-64") \
+            .props('dense outlined options-dense aria-label="Project" input-debounce="0"').classes("w-64 dh-side") \
             .mark("project").props('data-testid="project"')
         self.project_select.tooltip("Show one project only (every page), or all projects")
 
@@ -292,6 +292,7 @@ class Frame:
             try:
                 self.project_select.set_options(_project_options(choices, self.filt.project),
                                                 value=self.filt.project or "")
+                self.project_select.classes(add="dh-ready")  # the page is ready once its project list is too
             finally:
                 self._syncing = False
         if unread != self.unread:
