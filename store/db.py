@@ -15,7 +15,9 @@ from store.config import ConfigError, load_settings
 from store.models import ALL_MODELS, SchemaMeta, database
 from store.paths import database_path
 from store.sqlite_backend import (
+    PRAGMAS,
     ArchiveError,
+    derived_stale,
     drop_day_triggers,
     explain_sqlite_error,
     install_day_rollups,
@@ -24,8 +26,11 @@ from store.sqlite_backend import (
     queue_all_errors,
     queue_all_prompts,
     rebuild_day_rollups,
+    rebuild_derived,
     rebuild_rollup,
     rebuild_search_index,
+    rollup_zone,
+    transaction,
 )
 from store.timezones import resolve_timezone
 
@@ -74,7 +79,36 @@ def _ensure_schema(db: SqliteDatabase) -> None:
         install_day_rollups(db.connection())
         for version in range(max(current, 1) + 1, SCHEMA_VERSION + 1):
             _migrate(db, version, announce=current > 0)
-        SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()
+        if current != SCHEMA_VERSION:  # written only when it changes: an open must not need the write lock (a
+            SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()  # bulk ingest holds it)
+    try:
+        repair_derived(db, wait_ms=250)
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        # the marker with the write lock held: a bulk ingest is running. Until it commits, every connection reads
+        # the state before it, whose derived tables are exact; its commit rebuilds them and clears the marker.
+        log.info("A bulk ingest is running; its rollups and search index are rebuilt when it commits.")
+
+
+def repair_derived(db: SqliteDatabase, wait_ms: int | None = None) -> bool:
+    """Rebuild the derived tables if the stale marker of a bulk ingest is set (the process was killed mid-run);
+    True if it did. ``wait_ms``: how long to wait for the write lock (default: the connection's busy timeout)."""
+    conn: sqlite3.Connection = db.connection()
+    if not derived_stale(conn):
+        return False
+    if wait_ms is not None:
+        conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
+    try:
+        with transaction(conn):
+            if not derived_stale(conn):  # another connection repaired it meanwhile
+                return False
+            log.warning("The last ingest stopped before finishing its rollups and search index; rebuilding them...")
+            rebuild_derived(conn, rollup_tz(conn))
+    finally:
+        if wait_ms is not None:
+            conn.execute(f"PRAGMA busy_timeout = {int(PRAGMAS['busy_timeout'])}")
+    return True
 
 
 def _migrate(db: SqliteDatabase, version: int, announce: bool) -> None:
@@ -103,6 +137,17 @@ def default_zone() -> tzinfo:
         return resolve_timezone(load_settings().timezone)
     except (ConfigError, ValueError, OSError):
         return resolve_timezone(None)
+
+
+def rollup_tz(conn: sqlite3.Connection) -> tzinfo:
+    """The zone the day rollups are kept in (the default one if none is recorded yet)."""
+    key = rollup_zone(conn)
+    if key:
+        try:
+            return resolve_timezone(key)
+        except (ValueError, OSError):
+            pass
+    return default_zone()
 
 
 def add_day_rollups(conn: sqlite3.Connection) -> None:
