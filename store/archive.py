@@ -28,10 +28,12 @@ class Archive:
     roots: list[Path] = field(default_factory=list)
 
     def refresh(self, progress: ProgressCallback | None = None, parallel: bool | None = None,
-                paths: list[str] | None = None, cancel: threading.Event | None = None) -> IngestStats:
+                paths: list[str] | None = None, cancel: threading.Event | None = None,
+                bulk: bool | None = None) -> IngestStats:
         """Ingest whatever changed under the log roots since the last run (only ``paths``, when given; until
-        ``cancel`` is set, when given)."""
-        return run_ingest(self.db, self.roots, progress=progress, parallel=parallel, paths=paths, cancel=cancel)
+        ``cancel`` is set, when given; ``bulk``: see ``run_ingest``)."""
+        return run_ingest(self.db, self.roots, progress=progress, parallel=parallel, paths=paths, cancel=cancel,
+                          bulk=bulk)
 
     def apply_settings(self, settings: Settings, extra_roots: list[str] | None = None) -> None:
         """Use new settings from now on (prices and roots included), without reopening the database."""

@@ -84,6 +84,20 @@ def _connection(db: Database | sqlite3.Connection) -> sqlite3.Connection:
     return db if isinstance(db, sqlite3.Connection) else db.connection()
 
 
+def record_or_spool_hook_event(db: Database | sqlite3.Connection, payload: Any, home: Path) -> dict[str, Any]:
+    """``record_hook_event``, or, when the archive stays locked past its busy timeout (a bulk ingest by the CLI
+    holds it for the whole run), the event spooled in ``home`` for the next sync run: never lost."""
+    received_ms = int(time.time() * 1000)
+    try:
+        return record_hook_event(db, payload, received_ms=received_ms)
+    except sqlite3.OperationalError:
+        from store.spool import HOOKS, append
+
+        payload = validate_hook_payload(payload)
+        append(HOOKS, {"received_ms": received_ms, "payload": payload}, home)
+        return {**payload, "received_at": format_utc_iso_ms(received_ms)}
+
+
 def drain_spooled_hooks(db: Database | sqlite3.Connection, home: Path | None = None) -> int:
     """Move the events the hook relay spooled (``store/spool.py``) into the archive; returns how many."""
     from store.spool import HOOKS, drain

@@ -112,7 +112,9 @@ class SyncRunner:
                 self.on_started(result)
             if full:
                 reset_bookkeeping(db)
-            result.stats = self.archive.refresh(paths=paths, cancel=self._cancel)
+            # never bulk in the app: a bulk run holds the write lock to its end (tens of seconds for a first
+            # ingest of a large history), and the app keeps writing (hook events, budgets, notes) meanwhile
+            result.stats = self.archive.refresh(paths=paths, cancel=self._cancel, bulk=False)
             self.archive.take_spooled()  # hook events the relay could not write while the archive was busy
             if self.on_changes and result.stats.changes is not None:
                 self.on_changes(result, collect(db.connection(), result.stats.changes, self.archive.prices))

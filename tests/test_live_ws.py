@@ -202,3 +202,33 @@ def test_command_hook_relay_forwards_to_the_running_app(live_server: ApiServer) 
 
     event = asyncio.run(scenario())
     assert event["session_id"] == "relay-1" and event["tool_name"] == "Bash"
+
+
+def test_a_hook_posted_while_the_archive_is_locked_is_spooled_then_archived(live_server: ApiServer) -> None:
+    """A bulk ingest by the CLI holds the write lock for its whole run: the app answers the hook, broadcasts it,
+    and keeps it in the spool until its next sync run moves it into the archive."""
+    import sqlite3
+
+    payload = {"hook_event_name": "Stop", "session_id": "locked-1", "cwd": "/work"}
+    holder = sqlite3.connect(live_server.home / "devhelion.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # what a bulk ingest holds
+    try:
+        with live_server.client() as client:
+            response = client.post("/api/hooks", json=payload, timeout=30)
+        assert response.status_code == 200 and response.content == b""
+        assert (live_server.home / "spool" / "hooks.jsonl").read_bytes().count(b"\n") == 1
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with live_server.client() as client:
+        deadline = time.monotonic() + 30
+        while client.post("/api/sync/run", json={}).status_code != 202:  # 409: the start-up run is still going
+            assert time.monotonic() < deadline, "no sync run could be started"
+            time.sleep(0.1)
+        while client.get("/api/sync/status").json()["data"]["isRunning"] or \
+                (live_server.home / "spool" / "hooks.jsonl").read_bytes():
+            assert time.monotonic() < deadline, "the spool was not emptied by the sync run"
+            time.sleep(0.1)
+    with sqlite3.connect(live_server.home / "devhelion.db") as conn:
+        rows = conn.execute("SELECT event_name, session_id FROM hook_event").fetchall()
+    assert rows == [("Stop", "locked-1")]

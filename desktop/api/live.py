@@ -16,7 +16,7 @@ from desktop.api.deps import ArchiveDep, ok
 from desktop.api.errors import validation_error
 from desktop.live.bus import EventBus, Subscription
 from store.api_key import key_matches
-from store.hooks import HookPayloadError, parse_hook_payload, record_hook_event
+from store.hooks import HookPayloadError, parse_hook_payload, record_or_spool_hook_event
 from store.quota import QuotaPayloadError, latest_quota, quota_history, record_statusline
 
 router = APIRouter(tags=["live"])
@@ -32,7 +32,7 @@ async def receive_hook(request: Request, archive: ArchiveDep) -> Response:
         payload = parse_hook_payload(await request.body())
     except HookPayloadError as exc:
         raise validation_error(str(exc), {}) from exc
-    event = await asyncio.to_thread(record_hook_event, archive.db, payload)
+    event = await asyncio.to_thread(record_or_spool_hook_event, archive.db, payload, archive.path.parent)
     request.app.state.bus.publish(event)
     return Response(status_code=200)
 
