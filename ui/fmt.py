@@ -62,14 +62,6 @@ def money(amount: Decimal | float | int | None, unpriced: bool = False) -> str:
     return f"{sign}${cents:,}{suffix}"
 
 
-def money_short(amount: Decimal | float | int | None) -> str:
-    """Axis labels and tight cells: ``$1.2k`` above a thousand dollars, else with cents."""
-    if amount is None:
-        return "–"
-    value = float(amount)
-    return f"${compact(value)}" if abs(value) >= 1000 else money(value)
-
-
 def percent(fraction: float | None, digits: int = 1) -> str:
     """``0.1234`` -> ``12.3%``."""
     if fraction is None:
@@ -153,9 +145,3 @@ def model_label(model: str) -> str:
     if len(parts) > 1 and parts[-1].isdigit() and len(parts[-1]) == 8:
         parts = parts[:-1]
     return "-".join(parts) or model
-
-
-def project_label(path: str | None) -> str:
-    if not path:
-        return "(no project)"
-    return path.rstrip("/\\").replace("\\", "/").rsplit("/", 1)[-1] or path

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Hashable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from nicegui import run, ui
 
@@ -86,9 +86,3 @@ class Section(Generic[T]):
             self.container.classes(add="dh-loading")
         generation, outcome = await self.fetch(ctx)
         self.show(generation, outcome, ctx)
-
-
-def render_now(section: Section[Any], data: Any, ctx: Ctx) -> None:
-    """Show data that is already at hand (tests and pages that computed it together with another section)."""
-    section.generation += 1
-    section.show(section.generation, (data,), ctx)

@@ -6,7 +6,6 @@ are documented in the README, not automated here.
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
 
@@ -70,7 +69,3 @@ def set_enabled(enabled: bool, icon_path: Path | None = None) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text("\n".join(lines) + "\n", "utf-8")
     os.replace(tmp, path)
-
-
-def describe() -> str:
-    return shlex.join(launch_command())

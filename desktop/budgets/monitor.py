@@ -215,10 +215,6 @@ class BudgetMonitor:
             self._summary = summary
             self.bus.publish({"type": "budgets.status", "level": self.level, "budgets": rows})
 
-    def summary_lines(self) -> list[str]:
-        """One line per budget for the tray's Budgets menu."""
-        return [status_line(s) for s in self.statuses]
-
 
 def status_line(status: BudgetStatus) -> str:
     from store.budgets.status import money
@@ -227,4 +223,3 @@ def status_line(status: BudgetStatus) -> str:
     mark = {"ok": "", "warning": "  ⚠", "exceeded": "  ✖"}[status.status]
     muted = " (muted)" if b.muted else ""
     return f"{b.name}: {money(status.spend.usd)} of {money(b.amount)} {b.period} ({status.percentage:g}%){mark}{muted}"
-

@@ -113,10 +113,6 @@ class EventBus:
             with contextlib.suppress(RuntimeError):  # the loop closed since the check (shutdown)
                 loop.call_soon_threadsafe(self._deliver, event)
 
-    def publish_many(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.publish(event)
-
     def _deliver(self, event: Event) -> None:
         with self._lock:
             subscriptions = list(self._subscriptions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta, tzinfo
 
 from store.monitor.params import Scope
-from store.timezones import SLOT_MS, local_date, local_day_start_utc_ms, slot_local_date
+from store.timezones import SLOT_MS, local_date, local_day_start_utc_ms
 
 SLOT_SQL = f"/ {SLOT_MS}"
 
@@ -25,10 +25,6 @@ def days_scope(scope: Scope, dates: list[date]) -> Scope:
     start = local_day_start_utc_ms(dates[0], scope.tz)
     end = local_day_start_utc_ms(dates[-1] + timedelta(days=1), scope.tz)
     return Scope(scope.tz, start, end, scope.project, scope.model, scope.search)
-
-
-def day_key(slot: int, tz: tzinfo) -> str:
-    return slot_local_date(slot, tz).isoformat()
 
 
 def end_date(scope: Scope) -> date | None:

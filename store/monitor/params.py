@@ -131,9 +131,3 @@ def require(value: str | None, name: str) -> str:
     if value is None:
         raise ParamError(name, f"{name} is required")
     return value
-
-
-def check_days(days: int) -> int:
-    if not 1 <= days <= MAX_DAYS:
-        raise ParamError("days", f"days must be between 1 and {MAX_DAYS}")
-    return days
