@@ -13,6 +13,7 @@ import sys
 
 DEADLINE_S = 0.9
 POST_TIMEOUT_S = 0.4
+ARCHIVE_TIMEOUT_S = 0.3  # waiting longer for a busy archive risks the deadline: the event is spooled
 HOOK_ROUTE = "/api/hooks?source=devhelion"
 
 
@@ -29,10 +30,9 @@ def main() -> int:
 
 def relay(body: bytes) -> str:
     """Deliver one payload; returns how (``app``, ``archive``, ``spooled`` or ``sent``) for tests and diagnostics."""
-    import time
-
-    from desktop.relay import post_to_app, write_existing_archive
-    from store.hooks import parse_hook_payload, record_hook_event
+    from desktop.relay import connect_archive, post_to_app
+    from store.hooks import parse_hook_payload, record_or_spool_hook_event
+    from store.paths import data_home
 
     payload = parse_hook_payload(body)  # invalid input is not worth a request
     delivered = post_to_app(HOOK_ROUTE, body, POST_TIMEOUT_S)
@@ -40,10 +40,10 @@ def relay(body: bytes) -> str:
         return "app"
     if delivered is None:
         return "sent"  # the app has it or is too busy to say; storing it again could duplicate it
-    received_ms = int(time.time() * 1000)
-    if write_existing_archive(lambda conn: record_hook_event(conn, payload, received_ms=received_ms)):
-        return "archive"
-    from store.spool import HOOKS, append
-
-    append(HOOKS, {"received_ms": received_ms, "payload": payload})
-    return "spooled"
+    conn = connect_archive(timeout=ARCHIVE_TIMEOUT_S)  # None when there is no archive yet: creating one takes long
+    try:
+        _, archived = record_or_spool_hook_event(conn, payload, data_home())
+    finally:
+        if conn is not None:
+            conn.close()
+    return "archive" if archived else "spooled"

@@ -95,23 +95,6 @@ def connect_archive(path: Path | None = None, timeout: float = 0.5) -> sqlite3.C
         return None
 
 
-def write_existing_archive(write: Callable[[Any], Any], path: Path | None = None, timeout: float = 0.3) -> bool:
-    """Run ``write(conn)`` on the archive if it exists with its tables and is free within ``timeout``; False when
-    it cannot be done now (the caller spools the record instead of waiting for a new archive or a migration)."""
-    import sqlite3
-
-    conn = connect_archive(path, timeout)
-    if conn is None:
-        return False
-    try:
-        write(conn)
-        return True
-    except sqlite3.Error:  # no such table (an older archive), locked by a long write, read-only, ...
-        return False
-    finally:
-        conn.close()
-
-
 def write_archive(write: Callable[[Any], Any], path: Path | None = None, timeout: float = 0.5) -> Any:
     """Run ``write(conn)`` on the archive: plain sqlite3 when its tables exist, else through ``open_archive``,
     which creates the archive or the new tables exactly as the app would (once; later calls take the fast way)."""

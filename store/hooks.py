@@ -84,18 +84,22 @@ def _connection(db: Database | sqlite3.Connection) -> sqlite3.Connection:
     return db if isinstance(db, sqlite3.Connection) else db.connection()
 
 
-def record_or_spool_hook_event(db: Database | sqlite3.Connection, payload: Any, home: Path) -> dict[str, Any]:
-    """``record_hook_event``, or, when the archive stays locked past its busy timeout (a bulk ingest by the CLI
-    holds it for the whole run), the event spooled in ``home`` for the next sync run: never lost."""
+def record_or_spool_hook_event(db: Database | sqlite3.Connection | None, payload: Any, home: Path
+                               ) -> tuple[dict[str, Any], bool]:
+    """``record_hook_event`` and True; or, when there is no archive (``db`` None) or it cannot take the event now
+    (locked past its busy timeout by a long write, an older schema without the table), the event spooled in
+    ``home`` for the next opening or sync run, and False. Never lost."""
     received_ms = int(time.time() * 1000)
-    try:
-        return record_hook_event(db, payload, received_ms=received_ms)
-    except sqlite3.OperationalError:
-        from store.spool import HOOKS, append
+    if db is not None:
+        try:
+            return record_hook_event(db, payload, received_ms=received_ms), True
+        except sqlite3.OperationalError:
+            pass
+    from store.spool import HOOKS, append
 
-        payload = validate_hook_payload(payload)
-        append(HOOKS, {"received_ms": received_ms, "payload": payload}, home)
-        return {**payload, "received_at": format_utc_iso_ms(received_ms)}
+    payload = validate_hook_payload(payload)
+    append(HOOKS, {"received_ms": received_ms, "payload": payload}, home)
+    return {**payload, "received_at": format_utc_iso_ms(received_ms)}, False
 
 
 def drain_spooled_hooks(db: Database | sqlite3.Connection, home: Path | None = None) -> int:

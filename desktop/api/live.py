@@ -32,7 +32,7 @@ async def receive_hook(request: Request, archive: ArchiveDep) -> Response:
         payload = parse_hook_payload(await request.body())
     except HookPayloadError as exc:
         raise validation_error(str(exc), {}) from exc
-    event = await asyncio.to_thread(record_or_spool_hook_event, archive.db, payload, archive.path.parent)
+    event, _ = await asyncio.to_thread(record_or_spool_hook_event, archive.db, payload, archive.path.parent)
     request.app.state.bus.publish(event)
     return Response(status_code=200)
 
