@@ -84,7 +84,8 @@ def export(fmt: str, date_from: str | None, date_to: str | None, project: str | 
     """Export sessions, API requests and tool calls, or an HTML report, for a range."""
     from desktop.cli import _fail, _open, _refresh
     from store.export import FORMATS, export_stream, file_name, make_export_scope
-    from store.monitor.params import ParamError, archive_timezone
+    from store.monitor.lookup import require_session
+    from store.monitor.params import NotFound, ParamError, archive_timezone
 
     archive = _open()
     try:
@@ -95,9 +96,11 @@ def export(fmt: str, date_from: str | None, date_to: str | None, project: str | 
             _fail(f"--{exc.parameter.replace('_', '-')}: {exc}")
         if not no_ingest:
             _refresh(archive, show_progress=sys.stderr.isatty())
-        if es.session_id and archive.db.execute_sql("SELECT 1 FROM session WHERE session_id = ?",
-                                                    (es.session_id,)).fetchone() is None:
-            _fail(f"no session {es.session_id!r} in the archive")
+        if es.session_id:
+            try:
+                require_session(archive.db, es.session_id)
+            except NotFound as exc:
+                _fail(str(exc))
         spec = FORMATS[fmt]
         name = file_name(es, spec.extension, spec.kind)
         chunks = export_stream(archive.path, archive.prices, es, fmt)

@@ -13,12 +13,14 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from desktop.api.deps import ArchiveDep
 from desktop.api.errors import not_found, validation_error
 from desktop.api.models import ERROR_RESPONSES
 from store.archive import Archive
 from store.export import FORMATS, export_stream, file_name, make_export_scope
 from store.gitlink.costs import branch_stats, session_commits
 from store.gitlink.link import GitSyncRunner
+from store.monitor.lookup import require_session
 from store.monitor.params import NotFound, ParamError, archive_timezone, make_scope
 from store.notes import UNSET, AnnotationError, annotations, tag_counts, update_annotations
 from store.search import SearchSyntaxError, search
@@ -27,10 +29,6 @@ from store.search.index import MAX_LIMIT
 router = APIRouter(prefix="/api", tags=["workbench"], responses={
     **ERROR_RESPONSES, 404: {"description": "NOT_FOUND: no such session"}})
 _runner_lock = threading.Lock()
-
-
-def get_archive(request: Request) -> Archive:
-    return request.app.state.archive
 
 
 def git_runner(request: Request) -> GitSyncRunner:
@@ -42,7 +40,6 @@ def git_runner(request: Request) -> GitSyncRunner:
         return state.git_sync
 
 
-ArchiveDep = Annotated[Archive, Depends(get_archive)]
 _From = Annotated[str | None, Query(alias="from", max_length=64, description=(
     "Start, inclusive: RFC3339 instant or YYYY-MM-DD (the whole local day in the configured time zone)"))]
 _To = Annotated[str | None, Query(alias="to", max_length=64, description="End, inclusive: RFC3339 or YYYY-MM-DD")]
@@ -51,8 +48,10 @@ _Project = Annotated[str | None, Query(max_length=4096, description=(
 
 
 def _require_session(archive: Archive, session_id: str) -> None:
-    if archive.db.execute_sql("SELECT 1 FROM session WHERE session_id = ?", (session_id,)).fetchone() is None:
-        raise not_found(f"No session {session_id!r} in the archive")
+    try:
+        require_session(archive.db, session_id)
+    except NotFound as exc:
+        raise not_found(f"No session {session_id!r} in the archive") from exc
 
 
 @router.get("/search", summary="Full-text search over messages, tool inputs and tool results")
