@@ -21,7 +21,7 @@ from nicegui import background_tasks, run, ui
 from nicegui.events import KeyEventArguments
 
 from store.dashboard.catalog import ProjectChoice, project_choices
-from store.insights.records import list_insights
+from store.insights.records import unread_count
 from ui.cache import results
 from ui.context import Ctx, archive, make_ctx
 from ui.filters import CUSTOM, PRESETS, DashFilter
@@ -280,7 +280,7 @@ class Frame:
         def load() -> tuple[list[ProjectChoice], int]:
             db = archive().db
             choices = results.get_or_compute(("catalog.projects", version.value), lambda: project_choices(db))
-            unread = list_insights(db.connection(), unread_only=True)["unreadCount"]
+            unread = unread_count(db.connection())
             return choices, unread
 
         loaded = await run.io_bound(load)

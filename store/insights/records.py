@@ -58,8 +58,13 @@ def list_insights(conn: sqlite3.Connection, unread_only: bool) -> dict[str, Any]
     where = " WHERE read_ms IS NULL" if unread_only else ""
     rows = conn.execute(f"SELECT {_COLUMNS} FROM insight{where} ORDER BY created_ms DESC, rowid LIMIT ?",
                         (LIST_LIMIT,)).fetchall()
-    unread = conn.execute("SELECT count(*) FROM insight WHERE read_ms IS NULL").fetchone()[0]
-    return {"insights": [as_json(row) for row in rows], "hasTable": True, "unreadCount": unread}
+    return {"insights": [as_json(row) for row in rows], "hasTable": True, "unreadCount": unread_count(conn)}
+
+
+def unread_count(conn: sqlite3.Connection) -> int:
+    if not has_table(conn):
+        return 0
+    return conn.execute("SELECT count(*) FROM insight WHERE read_ms IS NULL").fetchone()[0]
 
 
 def mark_read(conn: sqlite3.Connection, ins_id: str, at_ms: int) -> bool:
@@ -68,3 +73,8 @@ def mark_read(conn: sqlite3.Connection, ins_id: str, at_ms: int) -> bool:
         return False
     conn.execute("UPDATE insight SET read_ms = ? WHERE id = ? AND read_ms IS NULL", (at_ms, ins_id))
     return True
+
+
+def mark_all_read(conn: sqlite3.Connection, at_ms: int) -> int:
+    """Mark every unread insight read in one statement; returns how many."""
+    return conn.execute("UPDATE insight SET read_ms = ? WHERE read_ms IS NULL", (at_ms,)).rowcount

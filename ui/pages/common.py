@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Literal
 
 from store.pricing import is_synthetic
@@ -166,9 +165,3 @@ def no_data_hint(filt: DashFilter, today: date) -> str:
 def cost(u: Usage) -> float:
     return float(u.cost)
 
-
-def tokens(u: Usage) -> float:
-    return float(u.total_tokens)
-
-
-ZERO = Decimal(0)

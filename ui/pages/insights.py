@@ -8,7 +8,7 @@ from typing import Any
 
 from nicegui import run, ui
 
-from store.insights.records import list_insights, mark_read
+from store.insights.records import list_insights, mark_all_read, mark_read
 from ui import fmt, widgets
 from ui.context import Ctx, archive
 from ui.layout import Frame
@@ -72,9 +72,8 @@ def register() -> None:
             await frame.reload()
 
         async def mark_all() -> None:
-            data = await run.io_bound(load_insights, frame.ctx(), True)
-            if data:
-                await mark([i["id"] for i in data["insights"]])
+            await run.io_bound(lambda: mark_all_read(archive().db.connection(), int(time.time() * 1000)))
+            await frame.reload()
 
         async def show(value: str) -> None:
             state["unread"] = value == "unread"

@@ -7,7 +7,6 @@ class, model and agent; linked commits, notes and tags (shown as soon as that da
 
 from __future__ import annotations
 
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,12 @@ from urllib.parse import quote
 
 from nicegui import run, ui
 
+from store.gitlink.costs import session_commits
 from store.monitor.breakdowns import session_breakdown
 from store.monitor.params import NotFound, Page, Scope
 from store.monitor.sessions import session_detail, session_facts, session_json, session_row
 from store.monitor.timeline import session_timeline
+from store.notes import annotations, update_annotations
 from ui import charts, fmt, widgets
 from ui.cache import results
 from ui.context import Ctx, archive
@@ -59,19 +60,12 @@ def load_header(ctx: Ctx, session_id: str) -> dict[str, Any] | None:
 
 
 def load_extras(ctx: Ctx, session_id: str) -> dict[str, Any]:
-    """Notes, tags and linked commits, when the archive has them (each part independently optional)."""
-    extras: dict[str, Any] = {}
+    """Notes, tags and linked commits ({} for an unknown session)."""
     try:
-        notes = importlib.import_module("store.notes")
-        extras["annotations"] = notes.annotations(ctx.db, session_id)
-    except Exception as exc:  # the notes tables may not exist in this archive yet
-        log.debug("no notes for the session page: %s", exc)
-    try:
-        costs = importlib.import_module("store.gitlink.costs")
-        extras["commits"] = costs.session_commits(ctx.db, ctx.prices, session_id)
-    except Exception as exc:
-        log.debug("no commits for the session page: %s", exc)
-    return extras
+        commits = session_commits(ctx.db, ctx.prices, session_id)
+    except NotFound:  # no such session: the header says so
+        return {}
+    return {"annotations": annotations(ctx.db, session_id), "commits": commits}
 
 
 def render_header(s: dict[str, Any] | None, ctx: Ctx, session_id: str) -> None:
@@ -272,10 +266,9 @@ def _notes_editor(notes: dict[str, Any], session_id: str) -> None:
     status = ui.label(f"Saved {notes['updated_at']}" if notes.get("updated_at") else "").classes("text-xs dh-muted")
 
     async def save() -> None:
-        module = importlib.import_module("store.notes")
         try:
-            saved = await run.io_bound(lambda: module.update_annotations(archive().db, session_id,
-                                                                         notes=text.value, tags=list(tags.value)))
+            saved = await run.io_bound(lambda: update_annotations(archive().db, session_id,
+                                                                  notes=text.value, tags=list(tags.value)))
         except ValueError as exc:
             ui.notify(str(exc), type="warning")
             return
