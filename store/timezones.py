@@ -133,16 +133,22 @@ def offset_segments(tz: tzinfo, first_slot: int, last_slot: int) -> list[tuple[i
     return segments
 
 
-def local_day_sql(column: str, tz: tzinfo, first_slot: int, last_slot: int) -> str:
-    """SQL for the local day number (days since 1970-01-01 local) of a slot column, exact across the offset
-    changes between ``first_slot`` and ``last_slot``: lets SQLite group slots into local days."""
+def local_slot_sql(column: str, tz: tzinfo, first_slot: int, last_slot: int) -> str:
+    """SQL for the local slot number (slots since local 1970-01-01 00:00) of a UTC slot column, exact across the
+    offset changes between ``first_slot`` and ``last_slot``."""
     segments = offset_segments(tz, first_slot, last_slot)
     offset = str(segments[0][1])
     if len(segments) > 1:
         whens = " ".join(f"WHEN {column} < {start} THEN {previous}"
                          for (_, previous), (start, _) in pairwise(segments))
         offset = f"CASE {whens} ELSE {segments[-1][1]} END"
-    return f"(({column} + {offset}) / {SLOTS_PER_DAY})"
+    return f"({column} + {offset})"
+
+
+def local_day_sql(column: str, tz: tzinfo, first_slot: int, last_slot: int) -> str:
+    """SQL for the local day number (days since 1970-01-01 local) of a slot column: lets SQLite group slots into
+    local days."""
+    return f"({local_slot_sql(column, tz, first_slot, last_slot)} / {SLOTS_PER_DAY})"
 
 
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

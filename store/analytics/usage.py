@@ -16,16 +16,9 @@ from peewee import Database
 from store.analytics.range import TimeRange
 from store.monitor.params import Scope
 from store.monitor.rollups import plan
-from store.monitor.usage import scope_rows, session_rows
-from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, is_synthetic
+from store.monitor.usage import GROUP_COLUMNS, scope_rows, session_rows
+from store.pricing import PriceTable, is_synthetic
 from store.reports.usage import Usage, display_model, price_group
-
-_GROUP_SUMS = (
-    f"r.model, r.speed, r.inference_geo, "
-    f"(r.input_tokens + r.cache_write_5m + r.cache_write_1h + r.cache_read > {LONG_CONTEXT_THRESHOLD}), "
-    "sum(r.input_tokens), sum(r.output_tokens), sum(r.cache_write_5m), sum(r.cache_write_1h), "
-    "sum(r.cache_read), sum(r.web_search_requests), count(*)"
-)
 
 
 @dataclass(slots=True)
@@ -97,7 +90,8 @@ def usage_by_session(db: Database, prices: PriceTable, rng: TimeRange, session_i
     rows = session_rows(db, session_ids, p.lo, p.hi) if p.whole else []
     for edge in p.edges:
         scope, params = request_scope(TimeRange(edge.start_ms, edge.end_ms), session_ids)
-        rows += db.execute_sql(f"SELECT r.session_id, {_GROUP_SUMS} {scope} GROUP BY 1, 2, 3, 4, 5", params).fetchall()
+        rows += db.execute_sql(f"SELECT r.session_id, {GROUP_COLUMNS} {scope} GROUP BY 1, 2, 3, 4, 5",
+                               params).fetchall()
     return price_rows(prices, rows)
 
 

@@ -8,13 +8,12 @@ cell's pricing groups are then priced once.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from peewee import Database
 
 from store.pricing import PriceTable, is_synthetic
 from store.reports.usage import Filters, Usage, price_group, rollup_scope
-from store.timezones import SLOTS_PER_DAY, offset_segments
+from store.timezones import SLOTS_PER_DAY, local_slot_sql
 
 _THURSDAY = 3  # 1970-01-01, local day 0, was a Thursday (Monday = 0)
 
@@ -39,17 +38,6 @@ class HourGrid:
         return total
 
 
-def local_slot_sql(column: str, filters: Filters, first: int, last: int) -> str:
-    """SQL for the local slot number (slots since local 1970-01-01 00:00) of a UTC slot column."""
-    segments = offset_segments(filters.tz, first, last)
-    offset = str(segments[0][1])
-    if len(segments) > 1:
-        whens = " ".join(f"WHEN {column} < {start} THEN {previous}"
-                         for (_, previous), (start, _) in pairwise(segments))
-        offset = f"CASE {whens} ELSE {segments[-1][1]} END"
-    return f"({column} + {offset})"
-
-
 def hour_grid(db: Database, prices: PriceTable, filters: Filters) -> HourGrid:
     """Usage of the filters' range and project per local weekday and hour."""
     scope, params = rollup_scope(filters)
@@ -58,7 +46,7 @@ def hour_grid(db: Database, prices: PriceTable, filters: Filters) -> HourGrid:
     grid = HourGrid()
     if first is None:
         return grid
-    local = local_slot_sql("u.slot", filters, first, last)
+    local = local_slot_sql("u.slot", filters.tz, first, last)
     slots_per_hour = SLOTS_PER_DAY // 24
     rows = db.execute_sql(
         f"SELECT ({local} / {SLOTS_PER_DAY} + {_THURSDAY}) % 7, ({local} % {SLOTS_PER_DAY}) / {slots_per_hour}, "
