@@ -15,8 +15,8 @@ Xvfb with a D-Bus session bus, dunst and trayer (the tools ``scripts/test`` inst
    last sample and the largest.
 
 Target (issue 6): the app process <= 250 MB RSS idle with the window closed. The exit status is 1 above it.
-The first app started on a fresh private Xvfb session measures about 50 MB more than a later one on the same
-session (seen: 185-205 MB, then 132-150 MB, for the same empty archive), so with ``--xvfb`` this is the high end.
+With ``--xvfb`` the app is the first one on a fresh X session, which costs more than a later start in a
+desktop session already running (GTK's caches): read it as the high end.
 RSS counts shared libraries in full in every process, so the window tree's RSS sum counts them several times;
 PSS splits shared pages between the processes that map them, so PSS sums add up (reading PSS needs the same user).
 """
