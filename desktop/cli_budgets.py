@@ -117,9 +117,7 @@ def rm_command(budget: str) -> None:
 def status_command(as_json: bool, no_ingest: bool) -> None:
     """Spend so far in each budget's current period, percentage used, status and forecast."""
     from desktop.cli import _console, _open, _refresh
-    from store.budgets.repo import list_budgets
-    from store.budgets.status import budget_status
-    from store.budgets.week import budget_start_of_week
+    from store.budgets.status import current_statuses
     from store.timezones import resolve_timezone
 
     archive = _open()
@@ -128,8 +126,7 @@ def status_command(as_json: bool, no_ingest: bool) -> None:
             _refresh(archive, show_progress=not as_json and sys.stderr.isatty())
         tz = resolve_timezone(archive.settings.timezone)
         now_ms = int(time.time() * 1000)
-        start_of_week = budget_start_of_week()
-        statuses = [budget_status(archive.db, archive.prices, b, tz, start_of_week, now_ms) for b in list_budgets()]
+        statuses = current_statuses(archive.db, archive.prices, tz, now_ms)
     finally:
         archive.close()
     if as_json:

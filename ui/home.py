@@ -26,18 +26,15 @@ class HomeData:
 
 def home_data() -> HomeData:
     from desktop.usage_summary import usage_summary
-    from store.budgets.repo import list_budgets
-    from store.budgets.status import budget_status, money
-    from store.budgets.week import budget_start_of_week
+    from store.budgets.status import current_statuses, money
     from store.timezones import resolve_timezone
 
     archive = app.state.archive
     summary = usage_summary(archive)
     tz = resolve_timezone(archive.settings.timezone)
-    start_of_week = budget_start_of_week()
     rows = []
-    for budget in list_budgets():
-        status = budget_status(archive.db, archive.prices, budget, tz, start_of_week, summary.now_ms)
+    for status in current_statuses(archive.db, archive.prices, tz, summary.now_ms):
+        budget = status.budget
         rows.append({"name": budget.name, "status": status.status, "fraction": min(status.percentage / 100, 1.0),
                      "text": f"{money(status.spend.usd)} of {money(budget.amount)} {budget.period} "
                              f"({status.percentage:g}%)"})

@@ -18,9 +18,8 @@ from desktop.api.errors import not_found, validation_error
 from desktop.api.models import ERROR_RESPONSES, Envelope
 from store.budgets import alerts
 from store.budgets.repo import create_budget, delete_budget, list_budgets, update_budget
-from store.budgets.status import budget_status
+from store.budgets.status import current_statuses
 from store.budgets.validate import BudgetError
-from store.budgets.week import budget_start_of_week
 from store.timezones import format_utc_iso_ms
 
 router = APIRouter(prefix="/api/budgets", tags=["budgets"], responses=ERROR_RESPONSES)
@@ -122,10 +121,9 @@ def get_status(archive: ArchiveDep) -> dict[str, Any]:
     """Each budget with its current period's spend, percentage used, status and forecast, priced now."""
     now_ms = int(time.time() * 1000)
     tz = archive_tz(archive)
-    start_of_week = budget_start_of_week()
     rows = []
-    for budget in list_budgets():
-        status = budget_status(archive.db, archive.prices, budget, tz, start_of_week, now_ms)
+    for status in current_statuses(archive.db, archive.prices, tz, now_ms):
+        budget = status.budget
         rows.append({**status.to_json(tz), "alerts": [
             {"level": a.level, "reached_at": format_utc_iso_ms(a.first_ms),
              "notified_at": format_utc_iso_ms(a.notified_ms) if a.notified_ms else None, "outcome": a.outcome}

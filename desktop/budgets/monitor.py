@@ -21,8 +21,7 @@ from desktop.notify import Notifier
 from store.archive import Archive
 from store.budgets import alerts
 from store.budgets.repo import BudgetRecord, list_budgets
-from store.budgets.status import BudgetStatus, budget_status
-from store.budgets.week import budget_start_of_week
+from store.budgets.status import BudgetStatus, current_statuses
 from store.config import Settings
 from store.quiet_hours import in_quiet_hours
 from store.sync_runner import SyncResult, SyncRunner
@@ -123,13 +122,11 @@ class BudgetMonitor:
         now_ms = now_ms if now_ms is not None else int(self.clock() * 1000)
         settings = self.archive.settings
         tz = resolve_timezone(settings.timezone)
-        start_of_week = budget_start_of_week()
         budgets = list_budgets()
-        extra = daily_limit_budget(settings)
+        extra = daily_limit_budget(settings)  # the notifications' daily limit: a budget only the tray knows
         if extra is not None:
             budgets.append(extra)
-        statuses = [budget_status(self.archive.db, self.archive.prices, b, tz, start_of_week, now_ms)
-                    for b in budgets]
+        statuses = current_statuses(self.archive.db, self.archive.prices, tz, now_ms, budgets)
         handled: set[tuple[int, str, str]] = set()
         for status in statuses:
             self._announce(status, settings, tz, now_ms, handled)

@@ -137,3 +137,15 @@ def forecast_message(status: BudgetStatus, tz: tzinfo) -> str | None:
     return (f"At this pace you pass the {_PERIOD_NOUN[status.budget.period]} budget "
             f"{when_phrase(status.forecast_exceed_ms, status.now_ms, tz)} "
             f"(projected {money(status.forecast_usd)} by the end of the {end}).")
+
+
+def current_statuses(db: Database, prices: PriceTable, tz: tzinfo, now_ms: int,
+                     budgets: list[BudgetRecord] | None = None) -> list[BudgetStatus]:
+    """The status of every budget (or of ``budgets``) at ``now_ms``, weeks starting on the configured day: what
+    the pages, the API, the CLI and the notifications all show."""
+    from store.budgets.repo import list_budgets
+    from store.budgets.week import budget_start_of_week
+
+    start_of_week = budget_start_of_week()
+    return [budget_status(db, prices, b, tz, start_of_week, now_ms)
+            for b in (list_budgets() if budgets is None else budgets)]

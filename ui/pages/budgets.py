@@ -8,10 +8,9 @@ from typing import Any
 
 from nicegui import app, run, ui
 
-from store.budgets.repo import BudgetRecord, create_budget, delete_budget, list_budgets, update_budget
-from store.budgets.status import BudgetStatus, budget_status, forecast_message
+from store.budgets.repo import BudgetRecord, create_budget, delete_budget, update_budget
+from store.budgets.status import BudgetStatus, current_statuses, forecast_message
 from store.budgets.validate import BudgetError
-from store.budgets.week import budget_start_of_week
 from ui import fmt, widgets
 from ui.context import Ctx
 from ui.layout import Frame
@@ -20,8 +19,7 @@ PERIODS = {"daily": "Daily", "weekly": "Weekly", "monthly": "Monthly"}
 
 
 def load_budgets(ctx: Ctx) -> list[BudgetStatus]:
-    week = budget_start_of_week()
-    return [budget_status(ctx.db, ctx.prices, b, ctx.tz, week, ctx.now_ms) for b in list_budgets()]
+    return current_statuses(ctx.db, ctx.prices, ctx.tz, ctx.now_ms)
 
 
 def _evaluate_soon() -> None:

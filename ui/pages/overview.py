@@ -12,9 +12,7 @@ from typing import Any
 
 from nicegui import ui
 
-from store.budgets.repo import list_budgets
-from store.budgets.status import BudgetStatus, budget_status
-from store.budgets.week import budget_start_of_week
+from store.budgets.status import BudgetStatus, current_statuses
 from store.dashboard.block import current_block
 from store.dashboard.periods import PeriodComparison, period_comparisons
 from store.insights.records import list_insights
@@ -61,8 +59,7 @@ def load_projects(ctx: Ctx) -> dict[str, Any]:
 
 
 def load_budgets(ctx: Ctx) -> list[BudgetStatus]:
-    week = budget_start_of_week()
-    return [budget_status(ctx.db, ctx.prices, b, ctx.tz, week, ctx.now_ms) for b in list_budgets()]
+    return current_statuses(ctx.db, ctx.prices, ctx.tz, ctx.now_ms)
 
 
 def load_insights(ctx: Ctx) -> dict[str, Any]:
