@@ -9,7 +9,6 @@ of every page (light and dark) go to ``tests/artifacts/dashboard/``.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -20,11 +19,9 @@ from urllib.parse import quote
 import pytest
 
 from tests.api_server import ApiServer, sample_server, stop_server
+from tests.browser_tools import ALL_READY, chromium_browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts" / "dashboard"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update"]
 DEMO = "/path/to/Demo"
 SESSION = "741790a4-4fe2-4644-9a51-fb4482074060"
 PAGES = {  # screenshot name -> path (all with every sample day in range)
@@ -36,10 +33,6 @@ PAGES = {  # screenshot name -> path (all with every sample day in range)
     "efficiency": "/efficiency?range=all", "activity": "/activity?range=all", "live": "/live", "budgets": "/budgets",
     "insights": "/insights?show=all", "settings": "/settings",
 }
-ALL_READY = ("() => { const s = document.querySelectorAll('.dh-section');"
-             " return s.length > 0 && [...s].every(e => e.classList.contains('dh-ready')"
-             " && !e.classList.contains('dh-loading'))"
-             " && [...document.querySelectorAll('.dh-side')].every(e => e.classList.contains('dh-ready')); }")
 CHART_SERIES = ("(id) => { const el = document.getElementById(id);"
                 " const chart = el && getElement(el.id.slice(1)).chart;"
                 " return chart ? chart.getOption().series.map(s => (s.data || []).length) : null; }")
@@ -54,15 +47,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if os.environ.get("DEVHELION_REQUIRE_DESKTOP_TESTS"):
-            pytest.fail("Chromium is missing: scripts/test installs it with apt (package chromium)")
-        pytest.skip("Debian's chromium is not installed (apt install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:  # module scope: sync Playwright keeps a loop of its own
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
+    with chromium_browser() as launched:
         yield launched
-        launched.close()
 
 
 class Tab:

@@ -36,21 +36,17 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser_tools import ALL_READY, chromium_browser
 from tests.samples import build_tree
 
 pytestmark = pytest.mark.packaging
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "tests" / "artifacts" / "packaging"
-CHROMIUM = Path("/usr/bin/chromium")
 BUILD_TIMEOUT_S = 1800
 START_TIMEOUT_S = 60
 MAX_BUNDLE_MB = 620  # fails if the exclusions stop working (the measured size is in artifacts/packaging/build.json)
 ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
-ALL_READY = ("() => { const s = document.querySelectorAll('.dh-section');"
-             " return s.length > 0 && [...s].every(e => e.classList.contains('dh-ready')"
-             " && !e.classList.contains('dh-loading'))"
-             " && [...document.querySelectorAll('.dh-side')].every(e => e.classList.contains('dh-ready')); }")
 
 
 @dataclass
@@ -234,15 +230,7 @@ def test_serve_headless_health_and_dashboard_in_chromium(served: dict[str, Any])
         time.sleep(0.1)
     assert synced, "the start-up ingest of the sample transcripts did not finish"
 
-    if not CHROMIUM.exists():
-        if os.environ.get("DEVHELION_REQUIRE_DESKTOP_TESTS") == "1":
-            pytest.fail("Chromium is missing: scripts/test installs it with apt (package chromium)")
-        pytest.skip("Debian's chromium is not installed (apt install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+    with chromium_browser() as browser:
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
             errors: list[str] = []

@@ -4,7 +4,6 @@ disabled: every chart renders its bars, nothing is fetched. A screenshot is kept
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,22 +12,18 @@ import httpx
 import orjson
 import pytest
 
+from tests.browser_tools import chromium_browser
+
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is part of the test extra")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (scripts/test installs it)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+    with chromium_browser() as browser:
         yield browser
-        browser.close()
 
 
 def test_report_renders_offline_in_chromium(api_client: httpx.Client, chromium: Browser, tmp_path: Path) -> None:
