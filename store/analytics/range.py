@@ -7,16 +7,11 @@ A bare date is a local calendar date in the archive's time zone, inclusive at bo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import tzinfo
 
-from store.timezones import format_utc_iso_ms, local_day_start_utc_ms
-
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?", re.IGNORECASE)
-_MIN_YEAR, _MAX_YEAR = 1970, 9998
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+from store.monitor.params import parse_bound
+from store.timezones import format_utc_iso_ms
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,37 +45,13 @@ class TimeRange:
 
 
 def parse_range(date_from: str | None, date_to: str | None, tz: tzinfo) -> TimeRange:
-    """Raises ``ValueError`` naming the parameter for unparseable bounds or ``dateFrom`` after ``dateTo``."""
-    start = _bound(date_from, tz, end=False, name="dateFrom") if date_from else None
-    end = _bound(date_to, tz, end=True, name="dateTo") if date_to else None
+    """Raises ``ValueError`` naming the parameter for unparseable bounds (the monitor API's parser: one grammar
+    for both APIs) or ``dateFrom`` after ``dateTo``."""
+    start = parse_bound(date_from, tz, end=False, name="dateFrom") if date_from else None
+    end = parse_bound(date_to, tz, end=True, name="dateTo") if date_to else None
     if start is not None and end is not None and start >= end:
         raise ValueError("dateFrom must not be after dateTo")
     return TimeRange(start, end)
-
-
-def _bound(text: str, tz: tzinfo, end: bool, name: str) -> int:
-    value = text.strip()
-    try:
-        if _DATE.fullmatch(value):
-            day = date.fromisoformat(value)
-            _check_year(day.year)
-            return local_day_start_utc_ms(day + timedelta(days=1) if end else day, tz)
-        if _DATETIME.fullmatch(value):
-            instant = datetime.fromisoformat(value.upper().replace(" ", "T"))
-            _check_year(instant.year)
-            if instant.tzinfo is None:
-                instant = instant.replace(tzinfo=tz)
-            ms = (instant - _EPOCH) // timedelta(milliseconds=1)
-            return ms + 1 if end else ms
-    except (ValueError, OverflowError, OSError):
-        pass
-    raise ValueError(f"{name} must be an ISO-8601 date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM:SSZ), "
-                     f"got {text!r}")
-
-
-def _check_year(year: int) -> None:
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise ValueError("year out of range")
 
 
 def iso(ts_ms: int | None) -> str | None:
