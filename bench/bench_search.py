@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 VOCABULARY = 40_000
 QUERIES_PER_KIND = 30
+TARGET_P95_MS = 100.0  # issue 8: search p95 on a 1 M-message archive
 
 
 # -- text with a natural word distribution ----------------------------------------------------------------------
@@ -158,7 +159,8 @@ def bench_search(db_path: Path, messages: int) -> dict:
         result["all"] = {"queries": len(everything), "p50_ms": round(statistics.median(everything), 1),
                          "p95_ms": round(_pct(everything, 95), 1), "max_ms": round(max(everything), 1),
                          "cpu_p50_ms": round(statistics.median(everything_cpu), 1),
-                         "cpu_p95_ms": round(_pct(everything_cpu, 95), 1)}
+                         "cpu_p95_ms": round(_pct(everything_cpu, 95), 1),
+                         "meets_target": _pct(everything, 95) <= TARGET_P95_MS}
         listed = []
         for q in queries(text)["mid word"][:10] + queries(text)["rare word"][:10]:
             started = time.perf_counter()

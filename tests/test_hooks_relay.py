@@ -29,6 +29,7 @@ from store.hooks import (
 from store.models import HookEvent, QuotaSample
 from store.quota import QUOTA_COLUMNS
 from store.spool import HOOKS, append, spool_file
+from tests.api_server import free_port
 from tests.relay_tools import env_for, real_hook_payloads, run_desktop
 
 SESSION_START = {"session_id": "c45af7b1", "transcript_path": "/root/.claude/projects/-workspace/c45af7b1.jsonl",
@@ -290,9 +291,3 @@ def receiver() -> Iterator[Receiver]:
     r.server.server_close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

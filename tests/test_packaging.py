@@ -24,7 +24,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.api_server import free_port
 from tests.browser_tools import ALL_READY, chromium_browser
 from tests.samples import build_tree
 
@@ -179,10 +179,6 @@ def test_launcher_icons_and_exclusions(bundle: Bundle) -> None:
     assert bundle.megabytes <= MAX_BUNDLE_MB, f"bundle grew to {bundle.megabytes} MB"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
