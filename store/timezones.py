@@ -184,7 +184,8 @@ def period_key(kind: PeriodKind, d: date, start_of_week: int) -> str:
     raise ValueError(f"unknown period kind {kind!r}")
 
 
-def _period_first_and_next(kind: BoundsKind, d: date, start_of_week: int) -> tuple[date, date]:
+def period_first_and_next(kind: BoundsKind, d: date, start_of_week: int) -> tuple[date, date]:
+    """First local date of the day/week/month containing ``d``, and the first date of the next one."""
     if kind == "day":
         return d, d + timedelta(days=1)
     if kind == "week":
@@ -221,7 +222,7 @@ def period_bounds_utc_ms(kind: BoundsKind, d: date, tz: tzinfo, start_of_week: i
 
     Computed from local midnights, so DST days come out 23 or 25 hours long.
     """
-    first, nxt = _period_first_and_next(kind, d, start_of_week)
+    first, nxt = period_first_and_next(kind, d, start_of_week)
     return local_day_start_utc_ms(first, tz), local_day_start_utc_ms(nxt, tz)
 
 

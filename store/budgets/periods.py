@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from typing import Literal
 
-from store.timezones import local_date, local_day_start_utc_ms, week_start
+from store.timezones import local_date, local_day_start_utc_ms, period_first_and_next
 
 BudgetPeriod = Literal["daily", "weekly", "monthly"]
 PERIODS: tuple[BudgetPeriod, ...] = ("daily", "weekly", "monthly")
@@ -41,20 +41,13 @@ class Period:
         return min(max(now_ms - self.start_ms, 0), self.length_ms)
 
 
-def first_and_next_day(kind: BudgetPeriod, d: date, start_of_week: int) -> tuple[date, date]:
-    if kind == "daily":
-        return d, d + timedelta(days=1)
-    if kind == "weekly":
-        first = week_start(d, start_of_week)
-        return first, first + timedelta(days=7)
-    if kind == "monthly":
-        first = d.replace(day=1)
-        return first, (date(first.year + 1, 1, 1) if first.month == 12 else date(first.year, first.month + 1, 1))
-    raise ValueError(f"unknown budget period {kind!r}")
+_BOUNDS_KIND = {"daily": "day", "weekly": "week", "monthly": "month"}
 
 
 def period_of_date(kind: BudgetPeriod, d: date, tz: tzinfo, start_of_week: int) -> Period:
-    first, nxt = first_and_next_day(kind, d, start_of_week)
+    if kind not in _BOUNDS_KIND:
+        raise ValueError(f"unknown budget period {kind!r}")
+    first, nxt = period_first_and_next(_BOUNDS_KIND[kind], d, start_of_week)
     return Period(kind, first, nxt, local_day_start_utc_ms(first, tz), local_day_start_utc_ms(nxt, tz))
 
 
