@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from peewee import Database
 
 from store.pricing import PriceTable, is_synthetic
-from store.reports.usage import Filters, Usage, price_group, rollup_scope
+from store.reports.usage import Filters, Usage, price_group, rollup_scope, slot_bounds
 from store.timezones import SLOTS_PER_DAY, local_slot_sql
 
 _THURSDAY = 3  # 1970-01-01, local day 0, was a Thursday (Monday = 0)
@@ -40,12 +40,12 @@ class HourGrid:
 
 def hour_grid(db: Database, prices: PriceTable, filters: Filters) -> HourGrid:
     """Usage of the filters' range and project per local weekday and hour."""
-    scope, params = rollup_scope(filters)
-    (first,) = db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
-    (last,) = db.execute_sql(f"SELECT max(u.slot) {scope}", params).fetchone()
     grid = HourGrid()
-    if first is None:
+    bounds = slot_bounds(db, filters)
+    if bounds is None:
         return grid
+    first, last = bounds
+    scope, params = rollup_scope(filters)
     local = local_slot_sql("u.slot", filters.tz, first, last)
     slots_per_hour = SLOTS_PER_DAY // 24
     rows = db.execute_sql(

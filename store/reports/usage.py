@@ -147,14 +147,22 @@ def day_usage(db: Database, filters: Filters) -> list[tuple]:
     return slot_day_usage(db, filters) if fast is None else fast
 
 
-def slot_day_usage(db: Database, filters: Filters) -> list[tuple]:
-    """:func:`day_usage` from ``usage_rollup``'s slots, grouped into local days by SQLite."""
+def slot_bounds(db: Database, filters: Filters) -> tuple[int, int] | None:
+    """The first and last 15-minute slots with requests in the filters' range and project (None: none)."""
     scope, params = rollup_scope(filters)
     # two queries: SQLite answers a lone min() or max() from the index, both together by a full scan
     (first,) = db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
     (last,) = db.execute_sql(f"SELECT max(u.slot) {scope}", params).fetchone()
-    if first is None:
+    return None if first is None else (first, last)
+
+
+def slot_day_usage(db: Database, filters: Filters) -> list[tuple]:
+    """:func:`day_usage` from ``usage_rollup``'s slots, grouped into local days by SQLite."""
+    bounds = slot_bounds(db, filters)
+    if bounds is None:
         return []
+    first, last = bounds
+    scope, params = rollup_scope(filters)
     day = local_day_sql("u.slot", filters.tz, first, last)
     sql = (
         f"SELECT {day}, u.model, nullif(u.speed, ''), nullif(u.geo, ''), u.long_context, sum(u.input_tokens), "

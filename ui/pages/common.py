@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import Literal
 
 from store.pricing import is_synthetic
-from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, display_model, price_group, rollup_scope
+from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, display_model, price_group, slot_bounds
 from store.timezones import SLOT_MS, local_date, period_key
 from ui.cache import results
 from ui.context import Ctx
@@ -94,11 +94,10 @@ def _months(ctx: Ctx) -> list[date]:
 
 def data_days(ctx: Ctx) -> tuple[date, date] | None:
     """The first and last local days with requests (of the filter's project): two index lookups."""
-    scope, params = rollup_scope(Filters(ctx.tz, None, None, ctx.filt.project, ctx.start_of_week))
-    (first,) = ctx.db.execute_sql(f"SELECT min(u.slot) {scope}", params).fetchone()
-    (last,) = ctx.db.execute_sql(f"SELECT max(u.slot) {scope}", params).fetchone()
-    if first is None:
+    bounds = slot_bounds(ctx.db, Filters(ctx.tz, None, None, ctx.filt.project, ctx.start_of_week))
+    if bounds is None:
         return None
+    first, last = bounds
     return local_date(first * SLOT_MS, ctx.tz), local_date(last * SLOT_MS + SLOT_MS - 1, ctx.tz)
 
 
