@@ -45,7 +45,12 @@ class ApiServer:
         return {"Authorization": f"Bearer {self.key}"}
 
     def client(self, authenticated: bool = True) -> httpx.Client:
-        client = httpx.Client(base_url=self.base_url, headers=self.auth if authenticated else None, timeout=30)
+        return self.client_for(self.key if authenticated else None)
+
+    def client_for(self, key: str | None, timeout: float = 60) -> httpx.Client:
+        """A client sending ``key`` as its bearer token (none: no key), closed with the server."""
+        headers = {"Authorization": f"Bearer {key}"} if key is not None else None
+        client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
         self.clients.append(client)
         return client
 

@@ -37,9 +37,7 @@ def live(server: ApiServer) -> httpx.Client:
 @pytest.fixture(scope="module")
 def demo(server: ApiServer) -> httpx.Client:
     key = server.client().post("/api/keys", json={"name": "events-demo", "test": True}).json()["key"]
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    server.clients.append(client)
-    return client
+    return server.client_for(key)
 
 
 def _get(client: httpx.Client, **params: Any) -> dict[str, Any]:

@@ -40,9 +40,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 @pytest.fixture(scope="module")
 def demo(server: ApiServer) -> httpx.Client:
     key = server.client().post("/api/keys", json={"name": "insights-demo", "test": True}).json()["key"]
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    server.clients.append(client)
-    return client
+    return server.client_for(key)
 
 
 def _insights(client: httpx.Client, **params: Any) -> dict[str, Any]:

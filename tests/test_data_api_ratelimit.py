@@ -34,9 +34,7 @@ def _new_key(server: ApiServer, test: bool = False) -> str:
 
 
 def _client(server: ApiServer, key: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
-    server.clients.append(client)
-    return client
+    return server.client_for(key)
 
 
 def _limits(response: httpx.Response) -> tuple[int, int, int]:

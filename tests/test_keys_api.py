@@ -37,9 +37,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
 
 
 def _as(server: ApiServer, key: str) -> httpx.Client:
-    client = httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {key}"}, timeout=30)
-    server.clients.append(client)
-    return client
+    return server.client_for(key)
 
 
 def _create(server: ApiServer, **body: Any) -> dict[str, Any]:
