@@ -12,7 +12,7 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from store.config import ConfigError, load_settings
-from store.models import ALL_MODELS, SchemaMeta, database
+from store.models import ALL_MODELS, SchemaMeta, SessionUsage, database
 from store.paths import database_path
 from store.sqlite_backend import (
     PRAGMAS,
@@ -36,7 +36,7 @@ from store.timezones import resolve_timezone
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # version -> migration that brings the schema from version-1 to version. Migrations only add
 # (tables, columns, indexes); they never drop or rewrite the user's history.
@@ -44,8 +44,10 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: lambda db: rebuild_rollup(db.connection()),  # usage_rollup: filled from the requests already archived
     3: lambda db: rebuild_search_index(db.connection()),  # full-text search over what is archived
     4: lambda db: add_day_rollups(db.connection()),  # the dashboard's rollups, from what is archived
+    5: lambda db: rekey_session_usage(db.connection()),  # per-session usage keyed by project first
 }
-MIGRATION_STEPS = {2: "15-minute usage rollup", 3: "full-text search index", 4: "local-day rollups"}
+MIGRATION_STEPS = {2: "15-minute usage rollup", 3: "full-text search index", 4: "local-day rollups",
+                   5: "per-project session usage"}
 
 
 def open_archive(path: str | Path | None = None) -> SqliteDatabase:
@@ -89,6 +91,18 @@ def _ensure_schema(db: SqliteDatabase) -> None:
         # the marker with the write lock held: a bulk ingest is running. Until it commits, every connection reads
         # the state before it, whose derived tables are exact; its commit rebuilds them and clears the marker.
         log.info("A bulk ingest is running; its rollups and search index are rebuilt when it commits.")
+
+
+def rekey_session_usage(conn: sqlite3.Connection) -> None:
+    """Rebuild ``session_usage`` keyed by project first (migration to version 5); a derived table, so nothing
+    archived changes. An archive that skipped version 4 already has the new shape: nothing to do."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(session_usage)").fetchall()]
+    if "project_id" in columns:
+        return
+    drop_day_triggers(conn)  # the old triggers write the old shape; the rebuild installs the new ones
+    conn.execute("DROP TABLE session_usage")
+    SessionUsage.create_table(safe=False)
+    rebuild_day_rollups(conn, rollup_tz(conn))
 
 
 def repair_derived(db: SqliteDatabase, wait_ms: int | None = None) -> bool:

@@ -175,8 +175,12 @@ class UsageDay(BaseModel):
 
 
 class SessionUsage(BaseModel):
-    """Request token sums per session, local day and pricing group (for top sessions and per-model sessions)."""
+    """Request token sums per session, local day and pricing group (for top sessions and per-model sessions).
 
+    Keyed by the session's project first, so a project's sessions are one range of the table: ranking the
+    sessions of a project by cost reads just them, without a lookup per session."""
+
+    project_id = IntegerField()
     session_id = TextField()
     day = IntegerField()
     model = TextField()
@@ -192,8 +196,9 @@ class SessionUsage(BaseModel):
     requests = BigIntegerField(default=0)
 
     class Meta:
-        primary_key = CompositeKey("session_id", "model", "speed", "geo", "long_context", "day")
+        primary_key = CompositeKey("project_id", "session_id", "model", "speed", "geo", "long_context", "day")
         without_rowid = True
+        indexes = ((("session_id", "day"), False),)
 
 
 class ActivityDay(BaseModel):

@@ -682,9 +682,10 @@ USAGE_DAY = RollupTable(  # usage_rollup regrouped by local day (its triggers al
                   sums={c: f"{{r}}.{c}" for c in (*_TOKENS, "requests")},
                   key_columns=("slot", "project_id", "model", "speed", "geo", "long_context"),
                   sum_columns=(*_TOKENS, "requests")),))
-SESSION_USAGE = RollupTable(  # per session and day: top sessions, and which sessions used which model when
-    "session_usage", keys=_USAGE_KEY_COLUMNS, sums=(*_TOKENS, "requests"),
-    feeds=(Rollup("session_usage", "api_request", where="{r}.model IS NOT NULL",
+SESSION_USAGE = RollupTable(  # per project, session and day: top sessions, and which sessions used which model when
+    "session_usage", keys=_USAGE_KEY_COLUMNS, sums=(*_TOKENS, "requests"), project=SESSION_PROJECT,
+    all_projects=False,
+    feeds=(Rollup("session_usage", "api_request", where="{r}.model IS NOT NULL", follow_sessions=True,
                   keys=("{r}.session_id", day_of("{r}.ts_ms"), "{r}.model", "coalesce({r}.speed, '')",
                         "coalesce({r}.inference_geo, '')", _LONG),
                   sums={**{c: f"{{r}}.{c}" for c in _TOKENS}, "requests": "1"},

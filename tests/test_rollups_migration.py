@@ -44,7 +44,7 @@ def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path, caplog: pytest.
         db = open_archive(tmp_path / "a.db")
     # the upgrade says what it does: on a large archive it takes minutes
     messages = [r.getMessage() for r in caplog.records]
-    assert len(messages) == 2
+    assert len(messages) == 2 * (SCHEMA_VERSION - 3)
     assert messages[0].startswith("Upgrading the archive to schema 4: local-day rollups")
     assert messages[1].startswith("Schema 4 ready in ")
     try:
@@ -55,5 +55,55 @@ def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path, caplog: pytest.
         assert db.execute_sql("SELECT count(*) FROM prompt_pending").fetchone()[0] == 0
         assert filed_differences(db) == {"errors": [], "prompts": []}
         assert [db.execute_sql(sql).fetchall() for sql in _SNAPSHOT] == expected  # same zone, same rows
+    finally:
+        db.close()
+
+
+_OLD_SESSION_USAGE = (  # schema 4: keyed by session first, no project
+    'CREATE TABLE "session_usage" ("session_id" TEXT NOT NULL, "day" INTEGER NOT NULL, "model" TEXT NOT NULL, '
+    '"speed" TEXT NOT NULL, "geo" TEXT NOT NULL, "long_context" INTEGER NOT NULL, "input_tokens" INTEGER NOT NULL, '
+    '"output_tokens" INTEGER NOT NULL, "cache_write_5m" INTEGER NOT NULL, "cache_write_1h" INTEGER NOT NULL, '
+    '"cache_read" INTEGER NOT NULL, "web_search_requests" INTEGER NOT NULL, "requests" INTEGER NOT NULL, '
+    'PRIMARY KEY ("session_id", "model", "speed", "geo", "long_context", "day")) WITHOUT ROWID')
+_USAGE_COLUMNS = ("session_id, day, model, speed, geo, long_context, input_tokens, output_tokens, cache_write_5m, "
+                  "cache_write_1h, cache_read, web_search_requests, requests")
+
+
+def test_a_version_4_archive_gets_session_usage_keyed_by_project(tmp_path: Path,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    trees = [random_tree(seed) for seed in (7, 8)]
+    root = tmp_path / "claude"
+
+    def write(tree: dict[str, bytes]) -> None:
+        for rel, data in tree.items():
+            path = root / "projects" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+    write(trees[0])
+    db = open_archive(tmp_path / "a.db")
+    run_ingest(db, [root], parallel=False)
+    expected = db.execute_sql("SELECT * FROM session_usage ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
+    assert {pid for pid, *_ in expected} - {0}, "the sample must have sessions with a project"
+    db.close()
+    with sqlite3.connect(tmp_path / "a.db") as conn:  # what a version-4 archive looked like
+        old_rows = conn.execute(f"SELECT {_USAGE_COLUMNS} FROM session_usage").fetchall()
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
+                                    "'dr\\_%' ESCAPE '\\'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE session_usage")
+        conn.execute(_OLD_SESSION_USAGE)
+        conn.executemany(f"INSERT INTO session_usage ({_USAGE_COLUMNS}) VALUES ({', '.join('?' * 13)})", old_rows)
+        conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
+    with caplog.at_level(logging.WARNING, logger="store.db"):
+        db = open_archive(tmp_path / "a.db")
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0].startswith("Upgrading the archive to schema 5: per-project session usage")
+    try:
+        assert schema_version() == SCHEMA_VERSION
+        assert db.execute_sql("SELECT * FROM session_usage ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall() == expected
+        write(trees[1])  # the new triggers keep it exact from then on
+        run_ingest(db, [root], parallel=False)
+        assert {k: v for k, v in day_rollup_differences(db.connection()).items() if v} == {}
     finally:
         db.close()

@@ -63,9 +63,8 @@ def _ranked(db: Database, prices: PriceTable, p: Plan, limit: int) -> list[tuple
     cost, tokens, params = _cost_sql(db, prices)
     if p.pids == (ALL_PROJECTS,):
         scope, scope_params = "", []
-    else:
-        scope = f" AND u.session_id IN (SELECT session_id FROM session WHERE project_id IN ({marks(p.pids)}))"
-        scope_params = list(p.pids)
+    else:  # the table is keyed by project first: one range per project
+        scope, scope_params = f" AND u.project_id IN ({marks(p.pids)})", list(p.pids)
     rows = db.execute_sql(
         f"SELECT u.session_id, sum({cost}) AS c, sum({tokens}) AS t FROM session_usage u WHERE u.day BETWEEN ? AND ?"
         f"{scope} GROUP BY 1 ORDER BY c DESC, t DESC, 1 LIMIT ?", [*params, p.lo, p.hi, *scope_params, limit])
