@@ -3,6 +3,7 @@ per agent, per tool, and for a project its most expensive sessions and branches.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from peewee import Database
@@ -76,12 +77,16 @@ def project_breakdown(db: Database, prices: PriceTable, scope: Scope) -> dict[st
     rows = rekey_rows(scope_rows(db, scope), lambda _: None)
     entry = price_rows(rows, prices, with_classes=True).get(None) or KeyUsage()
     swhere = indexed_sessions_where(db, Scope(scope.tz, scope.start_ms, scope.end_ms, project))
-    count, first, last = db.execute_sql(
-        f"SELECT count(*), min(s.first_ts_ms), max(s.last_ts_ms) FROM session s{swhere.sql}",
-        swhere.params).fetchone()
-    branches = db.execute_sql(
-        f"SELECT coalesce(nullif(s.git_branch, ''), '(none)'), count(*) FROM session s{swhere.sql} GROUP BY 1 "
-        "ORDER BY 2 DESC, 1", swhere.params).fetchall()
+    per_branch = db.execute_sql(  # one pass over the project's sessions for the counts, span and branches
+        f"SELECT s.git_branch, count(*), min(s.first_ts_ms), max(s.last_ts_ms) FROM session s{swhere.sql} "
+        "GROUP BY s.git_branch", swhere.params).fetchall()
+    count = sum(n for _, n, _, _ in per_branch)
+    first = min((f for _, _, f, _ in per_branch if f is not None), default=None)
+    last = max((la for _, _, _, la in per_branch if la is not None), default=None)
+    by_branch: Counter[str] = Counter()
+    for branch, n, _, _ in per_branch:
+        by_branch[branch or "(none)"] += n  # no branch and an empty one read the same
+    branches = sorted(by_branch.items(), key=lambda bn: (-bn[1], bn[0]))
     return {
         "project": project, "project_paths": roots, "project_name": project_name(roots[0]) if roots else None,
         "sessions": count, "first_activity": iso(first), "last_activity": iso(last), **_usage_parts(entry),

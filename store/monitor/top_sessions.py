@@ -39,24 +39,39 @@ def _rates(prices: PriceTable, model: str, speed: str, geo: str, long_context: b
 
 
 def _cost_sql(db: Database, prices: PriceTable) -> tuple[str, str, list]:
-    """SQL for a row's approximate cost and its counted tokens (synthetic rows count for neither)."""
+    """SQL for a row's approximate cost and its counted tokens (synthetic rows count for neither).
+
+    The cost switches on the model first (``CASE u.model WHEN ...``, one comparison per model); speed, geo and
+    long context are only compared for a model that has more than one of those pricing groups."""
     groups = db.execute_sql(f"SELECT DISTINCT model, speed, geo, long_context FROM usage_day WHERE project_id = "
                             f"{ALL_PROJECTS}").fetchall()
-    cost, tokens, params = [], [], []
+    by_model: dict[str, list[tuple[str, str, int]]] = {}
     for model, speed, geo, long_context in groups:
-        match = "u.model = ? AND u.speed = ? AND u.geo = ? AND u.long_context = ?"
+        by_model.setdefault(model, []).append((speed, geo, long_context))
+    cost, params, synthetic = [], [], []
+    for model, variants in sorted(by_model.items()):
         if is_synthetic(model):
-            tokens.append(f"WHEN {match} THEN 0")
-            params.append((model, speed, geo, long_context))
+            synthetic.append(model)
             continue
-        rates = _rates(prices, model, speed, geo, bool(long_context))
-        terms = " + ".join(f"u.{c} * {r!r}" for c, r in zip((*_COLUMNS, "web_search_requests"), rates, strict=True))
-        cost.append((f"WHEN {match} THEN {terms}", (model, speed, geo, long_context)))
-    cost_sql = "CASE " + " ".join(c for c, _ in cost) + " ELSE 0 END" if cost else "0"
+        terms = []
+        for speed, geo, long_context in variants:
+            rates = _rates(prices, model, speed, geo, bool(long_context))
+            terms.append(" + ".join(f"u.{c} * {r!r}" for c, r in
+                                    zip((*_COLUMNS, "web_search_requests"), rates, strict=True)))
+        params.append(model)
+        if len(variants) == 1:
+            cost.append(f"WHEN ? THEN {terms[0]}")
+            continue
+        inner = []
+        for (speed, geo, long_context), term in zip(variants, terms, strict=True):
+            inner.append(f"WHEN u.speed = ? AND u.geo = ? AND u.long_context = ? THEN {term}")
+            params += [speed, geo, long_context]
+        cost.append(f"WHEN ? THEN CASE {' '.join(inner)} ELSE 0 END")
+    cost_sql = f"CASE u.model {' '.join(cost)} ELSE 0 END" if cost else "0"
     token_sql = "u.input_tokens + u.output_tokens + u.cache_write_5m + u.cache_write_1h + u.cache_read"
-    if tokens:
-        token_sql = f"CASE {' '.join(tokens)} ELSE {token_sql} END"
-    return cost_sql, token_sql, [*(v for _, p in cost for v in p), *(v for p in params for v in p)]
+    if synthetic:
+        token_sql = f"CASE WHEN u.model IN ({marks(synthetic)}) THEN 0 ELSE {token_sql} END"
+    return cost_sql, token_sql, [*params, *synthetic]
 
 
 def _ranked(db: Database, prices: PriceTable, p: Plan, limit: int) -> list[tuple[str, float]]:
