@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from store.sqlite_backend import (
     explain_sqlite_error,
     install_day_rollups,
     install_rollup_triggers,
+    installed_statements,
     make_database,
     queue_all_errors,
     queue_all_prompts,
@@ -68,7 +70,39 @@ def open_archive(path: str | Path | None = None) -> SqliteDatabase:
     return db
 
 
+def _expected_objects() -> frozenset[str]:
+    """Names of every table, index and trigger an open makes sure of (what ``_ensure_schema`` would create)."""
+    global _EXPECTED
+    if _EXPECTED is None:
+        names = {m._meta.table_name for m in ALL_MODELS}
+        names |= {index._name for m in ALL_MODELS for index in m._meta.fields_to_index()}
+        names |= {match.group(1).strip('"') for statement in installed_statements()
+                  if (match := _DDL_NAME.match(statement))}
+        _EXPECTED = frozenset(names)
+    return _EXPECTED
+
+
+_EXPECTED: frozenset[str] | None = None
+_DDL_NAME = re.compile(r"CREATE (?:UNIQUE )?(?:TRIGGER|INDEX) IF NOT EXISTS (\S+)")
+
+
+def _schema_complete(conn: sqlite3.Connection) -> bool:
+    """The archive is at this version with every table, index and trigger in place: an open has nothing to
+    create, so it skips the ~40 CREATE ... IF NOT EXISTS statements (a quarter of a short command's time)."""
+    try:
+        row = conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
+    except sqlite3.OperationalError:
+        return False  # a new archive: no schema_meta yet
+    if row is None or row[0] != str(SCHEMA_VERSION):
+        return False
+    present = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    return _expected_objects() <= present
+
+
 def _ensure_schema(db: SqliteDatabase) -> None:
+    if _schema_complete(db.connection()):
+        _repair_if_stale(db)
+        return
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
         current = schema_version()
@@ -83,6 +117,10 @@ def _ensure_schema(db: SqliteDatabase) -> None:
             _migrate(db, version, announce=current > 0)
         if current != SCHEMA_VERSION:  # written only when it changes: an open must not need the write lock (a
             SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()  # bulk ingest holds it)
+    _repair_if_stale(db)
+
+
+def _repair_if_stale(db: SqliteDatabase) -> None:
     try:
         repair_derived(db, wait_ms=250)
     except sqlite3.OperationalError as exc:

@@ -861,15 +861,22 @@ ROLLUP_INDEXES = (
 )
 
 
+def _day_rollup_statements() -> list[str]:
+    statements = list(ROLLUP_INDEXES)
+    for table in (*DAY_ROLLUPS, FILE_TOUCH):
+        statements += table.triggers()
+    return [*statements, *KEY_SESSION_TRIGGERS, *ERROR_QUEUE_TRIGGERS, *PROMPT_QUEUE_TRIGGERS]
+
+
 def install_day_rollups(conn: sqlite3.Connection) -> None:
     """Create the triggers (and index) that keep the local-day rollups exact (idempotent)."""
-    for statement in ROLLUP_INDEXES:
+    for statement in _day_rollup_statements():
         conn.execute(statement)
-    for table in (*DAY_ROLLUPS, FILE_TOUCH):
-        for statement in table.triggers():
-            conn.execute(statement)
-    for statement in (*KEY_SESSION_TRIGGERS, *ERROR_QUEUE_TRIGGERS, *PROMPT_QUEUE_TRIGGERS):
-        conn.execute(statement)
+
+
+def installed_statements() -> list[str]:
+    """Every CREATE ... IF NOT EXISTS that opening an archive runs besides the tables' own (indexes, triggers)."""
+    return [*ROLLUP_TRIGGERS, *_day_rollup_statements()]
 
 
 def zone_key(tz: tzinfo) -> str:

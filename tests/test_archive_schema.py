@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from store.db import SCHEMA_VERSION, open_archive, schema_version
+from store.db import SCHEMA_VERSION, _schema_complete, open_archive, schema_version
 from store.ingest.runner import run_ingest
 from store.sqlite_backend import ArchiveError, rollup_differences
 from tests.samples import build_tree, require_samples
@@ -21,6 +21,20 @@ def test_schema_is_recorded_and_reopening_keeps_data(tmp_path: Path) -> None:
     db = open_archive(tmp_path / "a.db")
     assert db.execute_sql("SELECT path FROM project").fetchall() == [("/kept",)]
     assert db.execute_sql("PRAGMA journal_mode").fetchone() == ("wal",)
+    db.close()
+
+
+def test_a_complete_archive_opens_without_ddl_and_a_missing_object_is_recreated(tmp_path: Path) -> None:
+    db = open_archive(tmp_path / "a.db")
+    assert _schema_complete(db.connection())  # else every open would run the ~40 CREATE ... IF NOT EXISTS again
+    objects = db.execute_sql("SELECT type, name FROM sqlite_master ORDER BY 1, 2").fetchall()
+    db.close()
+    with sqlite3.connect(tmp_path / "a.db") as conn:  # e.g. an older build's archive, or a hand-edited one
+        conn.execute("DROP TRIGGER dr_session_usage_ins")
+        conn.execute("DROP INDEX api_request_error")
+        conn.execute("DROP TABLE session_note")
+    db = open_archive(tmp_path / "a.db")
+    assert db.execute_sql("SELECT type, name FROM sqlite_master ORDER BY 1, 2").fetchall() == objects
     db.close()
 
 
