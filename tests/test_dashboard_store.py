@@ -11,10 +11,11 @@ from itertools import pairwise
 import pytest
 
 from store.archive import Archive, open_default
+from store.cache_expiry import ExpiryWaste, cache_expiry_waste, expiry_waste_days
 from store.dashboard.activity import hour_grid
 from store.dashboard.block import current_block
 from store.dashboard.catalog import last_request_ms, model_names, project_choices, unpriced_models
-from store.dashboard.efficiency import ExpiryWaste, cache_expiry_waste, compactions, expiry_waste_days
+from store.dashboard.efficiency import compactions
 from store.dashboard.errors import pattern_sessions
 from store.dashboard.periods import period_comparisons, usage_between
 from store.dashboard.repricing import reprice, reprice_rows, repricing_targets
@@ -188,14 +189,14 @@ def test_session_search_and_sorting_select_what_the_api_selects(archive: Archive
 def test_expiry_waste_of_adjacent_spans_adds_up(archive: Archive) -> None:
     tz = archive_timezone(archive.settings.timezone)
     first, last = archive.db.execute_sql("SELECT min(ts_ms), max(ts_ms) FROM api_request").fetchone()
-    whole = expiry_waste_days(archive.db, archive.prices, tz, first, last + 1)
+    whole = expiry_waste_days(archive.db.connection(), archive.prices, tz, first, last + 1)
     assert whole and sum(d.times for d in whole.values()) > 0  # the samples resume after idle gaps
     busiest = max(whole, key=lambda day: whole[day].waste_usd)
     split = local_day_start_utc_ms(date.fromisoformat(busiest), tz)  # the answers are per local day
-    parts = {**expiry_waste_days(archive.db, archive.prices, tz, first, split),
-             **expiry_waste_days(archive.db, archive.prices, tz, split, last + 1)}
+    parts = {**expiry_waste_days(archive.db.connection(), archive.prices, tz, first, split),
+             **expiry_waste_days(archive.db.connection(), archive.prices, tz, split, last + 1)}
     assert parts == whole
-    total = cache_expiry_waste(archive.db, archive.prices, tz, first, last + 1)
+    total = cache_expiry_waste(archive.db.connection(), archive.prices, tz, first, last + 1)
     assert total == ExpiryWaste.of_days(whole) and total.waste_usd > 0
     assert total.waste_usd == sum(total.by_day.values())
 

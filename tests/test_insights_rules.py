@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from store.cache_expiry import cache_expiry_waste
 from store.insights.base import money
 from store.insights.rules import (
     cache_drop,
@@ -131,6 +132,20 @@ def test_cache_expiry_waste_in_dollars(arc: Crafted) -> None:
     expected = (price.cache_write_5m - price.cache_read) * 205_000 / 1_000_000  # capped at what had been cached
     assert finding.value == money(expected) and finding.data["times"] == 1
     assert finding.data["rewritten_tokens"] == 205_000 and (finding.type, finding.category) == ("tip", "cost")
+
+
+def test_the_insight_and_the_efficiency_page_count_the_same_waste(arc: Crafted) -> None:
+    sid = arc.session()
+    t = NOW - 3 * DAY
+    arc.request(sid, t, cw5=200_000)
+    arc.request(sid, t + 20 * MINUTE, cw5=200_000)  # expired after 20 idle minutes: waste
+    arc.request(sid, t + 2 * DAY, cw5=300_000)  # back two days later: a new start, waste for neither
+    ctx = arc.context()
+    [finding] = cache_expiry.evaluate(ctx)
+    page = cache_expiry_waste(ctx.conn, ctx.prices, ctx.tz, ctx.days_ago(7), ctx.now_ms + 1)
+    assert (finding.data["times"], finding.data["rewritten_tokens"]) == (page.times, page.rewritten_tokens) == (
+        1, 200_000)
+    assert finding.data["waste_usd"] == str(page.waste_usd.quantize(Decimal("0.000001")))
 
 
 def test_cache_expiry_quiet_within_the_ttl(arc: Crafted) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 
 from nicegui import ui
 
+from store.cache_expiry import DayWaste, ExpiryWaste, expiry_waste_days
 from store.dashboard.catalog import last_request_ms
-from store.dashboard.efficiency import DayWaste, ExpiryWaste, compactions, expiry_waste_days
+from store.dashboard.efficiency import compactions
 from store.monitor.efficiency import token_efficiency
 from store.timezones import DAY_MS, local_date, local_day_start_utc_ms
 from ui import charts, fmt, widgets
@@ -48,7 +49,7 @@ def load_waste(ctx: Ctx) -> ExpiryWaste:
         lo, hi = local_day_start_utc_ms(week, ctx.tz), local_day_start_utc_ms(following, ctx.tz)
         key = ("efficiency.waste-week", week, ctx.filt.project, ctx.prices.version, str(ctx.tz), version.value)
         days.update(results.get_or_compute(key, lambda lo=lo, hi=hi: expiry_waste_days(
-            ctx.db, ctx.prices, ctx.tz, lo, hi, ctx.filt.project)))
+            ctx.db.connection(), ctx.prices, ctx.tz, lo, hi, ctx.filt.project)))
         week = following
     return ExpiryWaste.of_days({d: w for d, w in days.items() if first.isoformat() <= d <= last.isoformat()})
 
