@@ -26,8 +26,9 @@ def key_path() -> Path:
     return data_home() / KEY_FILENAME
 
 
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+def new_key(prefix: str = KEY_PREFIX) -> str:
+    """A fresh key: the prefix (``sk_live_`` or ``sk_test_``) and 256 random bits."""
+    return prefix + secrets.token_urlsafe(32)
 
 
 def load_or_create_key(path: Path | None = None) -> str:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from peewee import SqliteDatabase
 
-from store.api_key import key_path, load_or_create_key, replace_key
+from store.api_key import KEY_PREFIX, key_path, load_or_create_key, new_key, replace_key
 from store.sqlite_backend import transaction
 from store.timezones import format_utc_iso_ms
 
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIVE, TEST = "live", "test"
-PREFIXES = {LIVE: "sk_live_", TEST: "sk_test_"}
+PREFIXES = {LIVE: KEY_PREFIX, TEST: "sk_test_"}
 PREFIX_CHARS = 16  # "sk_live_" + 8 random characters: shown in lists, accepted by `keys revoke PREFIX`
 MIN_KEY_CHARS = 8 + 40  # shorter tokens cannot be ours: refused without a database lookup
 LOCAL_NAME = "local"
@@ -69,7 +69,7 @@ def hash_key(key: str) -> str:
 
 
 def generate_key(mode: str = LIVE) -> str:
-    return PREFIXES[mode] + secrets.token_urlsafe(32)
+    return new_key(PREFIXES[mode])
 
 
 def mode_of(key: str) -> str | None:

@@ -20,7 +20,7 @@ from datetime import date, tzinfo
 from peewee import Database, OperationalError
 
 from store.monitor.params import Scope
-from store.monitor.sql import project_condition
+from store.monitor.sql import project_condition, project_path_ids
 from store.sqlite_backend import (
     ALL_PROJECTS,
     DAY_EARLY,
@@ -171,8 +171,7 @@ def project_ids(db: Database, project: str) -> tuple[int, ...] | None:
     """Rollup project ids whose sessions are exactly the sessions of ``project`` (as the monitor matches them:
     path, last path component or folder name); None when no set of ids is exactly that."""
     condition, params = project_condition(project, "s")
-    ids = {pid for (pid,) in db.execute_sql("SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\'",
-                                            params[1:]).fetchall()}
+    ids = {pid for (pid,) in db.execute_sql(*project_path_ids(project)).fetchall()}
     by_folder = {pid for (pid,) in db.execute_sql(
         "SELECT DISTINCT coalesce(project_id, 0) FROM session WHERE project_dir = ?", [project]).fetchall()}
     extra = by_folder - ids

@@ -33,17 +33,33 @@ class Where:
         return f" WHERE {' AND '.join(self.parts)}" if self.parts else ""
 
 
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped (patterns here use ``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like(text: str) -> str:
-    """A LIKE pattern (``ESCAPE '\\'``) matching ``text`` anywhere."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """A LIKE pattern matching ``text`` anywhere."""
+    return f"%{escape_like(text)}%"
+
+
+def project_path_ids(project: str) -> tuple[str, list[Any]]:
+    """SELECT of the ids of projects whose path is ``project`` or ends with ``/<project>``."""
+    return ("SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\'",
+            [project, "%/" + escape_like(project.rstrip("/"))])
 
 
 def project_condition(project: str, alias: str = "s") -> tuple[str, list[Any]]:
     """Sessions (``session`` aliased ``alias``) of a project given as path, folder name or last component."""
-    escaped = project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    sql = (f"({alias}.project_dir = ? OR {alias}.project_id IN (SELECT id FROM project WHERE path = ? "
-           "OR path LIKE ? ESCAPE '\\'))")
-    return sql, [project, project, f"%/{escaped}"]
+    ids, params = project_path_ids(project)
+    return f"({alias}.project_dir = ? OR {alias}.project_id IN ({ids}))", [project, *params]
+
+
+def project_id_condition(column: str, project: str) -> tuple[str, list[Any]]:
+    """A rollup's ``column`` (project ids) holds a project of ``project`` (path, last component or folder)."""
+    ids, params = project_path_ids(project)
+    return (f"({column} IN ({ids}) OR {column} IN (SELECT project_id FROM session WHERE project_dir = ? "
+            "AND project_id IS NOT NULL))", [*params, project])
 
 
 def in_project(column: str, project: str) -> tuple[str, list[Any]]:
@@ -54,8 +70,7 @@ def in_project(column: str, project: str) -> tuple[str, list[Any]]:
 
 def model_condition(column: str, model: str) -> tuple[str, list[Any]]:
     """Exact model id, or its dated variants (``claude-sonnet-4-5`` matches ``claude-sonnet-4-5-20250929``)."""
-    escaped = model.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"({column} = ? OR {column} LIKE ? ESCAPE '\\')", [model, f"{escaped}-%"]
+    return f"({column} = ? OR {column} LIKE ? ESCAPE '\\')", [model, f"{escape_like(model)}-%"]
 
 
 def _time(where: Where, column: str, scope: Scope) -> None:

@@ -17,6 +17,7 @@ from typing import Literal
 from peewee import Database
 
 from store.monitor.rollups import row_level_only
+from store.monitor.sql import project_condition, project_id_condition
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
 from store.sqlite_backend import ALL_PROJECTS, ZONE_END_DAY, ZONE_FIRST_DAY, rollup_zone, zone_key
 from store.timezones import SLOT_MS, date_range_utc_ms, day_number_date, local_day_sql, period_key
@@ -81,18 +82,6 @@ def display_model(model: str, speed: str | None) -> str:
     return f"{model}-fast" if speed == "fast" else model
 
 
-def _last_component_like(project: str) -> str:
-    """LIKE pattern (escape ``\\``) matching project paths that end with ``/<project>``."""
-    return "%/" + project.rstrip("/").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _project_condition(project: str) -> tuple[str, list]:
-    """Sessions of a project given as full path, folder name or last path component."""
-    sql = ("(s.project_dir = ? OR s.project_id IN (SELECT id FROM project WHERE path = ? "
-           "OR path LIKE ? ESCAPE '\\'))")
-    return sql, [project, project, _last_component_like(project)]
-
-
 def request_scope(filters: Filters, dated: bool = True) -> tuple[str, list]:
     """``FROM ... WHERE ...`` over ``api_request r`` for the filters; every report selects requests this way."""
     where, params = ["r.model IS NOT NULL"], []
@@ -106,7 +95,7 @@ def request_scope(filters: Filters, dated: bool = True) -> tuple[str, list]:
     join = ""
     if filters.project:
         join = " JOIN session s ON s.session_id = r.session_id"
-        condition, extra = _project_condition(filters.project)
+        condition, extra = project_condition(filters.project)
         where.append(condition)
         params.extend(extra)
     return f"FROM api_request r{join} WHERE {' AND '.join(where)}", params
@@ -127,10 +116,9 @@ def rollup_scope(filters: Filters) -> tuple[str, list]:
         where.append("u.slot < ?")
         params.append(-(-end // SLOT_MS))
     if filters.project:
-        where.append("(u.project_id IN (SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\') "
-                     "OR u.project_id IN (SELECT project_id FROM session WHERE project_dir = ? "
-                     "AND project_id IS NOT NULL))")
-        params.extend([filters.project, _last_component_like(filters.project), filters.project])
+        condition, extra = project_id_condition("u.project_id", filters.project)
+        where.append(condition)
+        params.extend(extra)
     return f"FROM usage_rollup u WHERE {' AND '.join(where) or '1'}", params
 
 
@@ -207,10 +195,7 @@ def _usage_day_rows(db: Database, filters: Filters) -> list[tuple] | None:
         rows += slot_day_usage(db, replace(filters, until=until))
     if lo <= hi:
         if filters.project:
-            projects = ("(d.project_id IN (SELECT id FROM project WHERE path = ? OR path LIKE ? ESCAPE '\\') "
-                        "OR d.project_id IN (SELECT project_id FROM session WHERE project_dir = ? "
-                        "AND project_id IS NOT NULL))")
-            params: list = [filters.project, _last_component_like(filters.project), filters.project]
+            projects, params = project_id_condition("d.project_id", filters.project)
         else:
             projects, params = f"d.project_id = {ALL_PROJECTS}", []
         sql = (
