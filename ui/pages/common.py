@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from store.pricing import is_synthetic
 from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, display_model, price_group, slot_bounds
 from store.timezones import SLOT_MS, local_date, period_key
+from ui import charts, fmt
 from ui.cache import results
 from ui.context import Ctx
 from ui.filters import DashFilter
@@ -33,6 +34,15 @@ class Series:
         ordered = sorted(self.models, key=lambda m: -self.models[m].cost)
         return {m: [round(value(self.periods[k].models[m]), 6) if k in self.periods and m in self.periods[k].models
                     else 0.0 for k in self.keys] for m in ordered}
+
+    def cost_chart(self, kind: Literal["bars", "lines"] = "bars") -> dict[str, Any]:
+        """Chart options of the cost per period by model, in each model's colour and display name."""
+        values = self.model_values(cost)
+        colours = {m: charts.model_color(m) for m in values}
+        labels = {m: fmt.model_label(m) for m in values}
+        if kind == "lines":
+            return charts.lines(self.keys, dict(values), "money", colours, labels=labels)
+        return charts.stacked_bars(self.keys, values, "money", colours, labels)
 
     @property
     def empty(self) -> bool:

@@ -13,7 +13,7 @@ from store.monitor.efficiency import token_efficiency
 from ui import charts, fmt, widgets
 from ui.context import Ctx
 from ui.layout import Frame
-from ui.pages.common import GRAIN_NOUN, Series, cost, no_data_hint, range_day_rows, usage_series
+from ui.pages.common import GRAIN_NOUN, Series, no_data_hint, range_day_rows, usage_series
 
 
 def load_models(ctx: Ctx) -> dict[str, Any]:
@@ -74,10 +74,7 @@ def render_trend(series: Series, ctx: Ctx) -> None:
         if series.empty:
             widgets.empty("No usage in this range", no_data_hint(ctx.filt, ctx.today), "show_chart")
             return
-        values = series.model_values(cost)
-        charts.chart(charts.lines(series.keys, values, "money", {m: charts.model_color(m) for m in values},
-                                  labels={m: fmt.model_label(m) for m in values}), "h-72",
-                     marker="chart-model-trend")
+        charts.chart(series.cost_chart("lines"), "h-72", marker="chart-model-trend")
 
 
 def render_cache(data: dict[str, Any], ctx: Ctx) -> None:

@@ -24,7 +24,7 @@ from store.reports.blocks import Block
 from ui import charts, fmt, widgets
 from ui.context import Ctx
 from ui.layout import Frame
-from ui.pages.common import GRAIN_NOUN, Series, cost, no_data_hint, usage_series
+from ui.pages.common import GRAIN_NOUN, Series, no_data_hint, usage_series
 
 TOP_PROJECTS = 6
 
@@ -104,11 +104,7 @@ def render_spend(series: Series, ctx: Ctx) -> None:
             if series.empty:
                 widgets.empty("No usage in this range", no_data_hint(ctx.filt, ctx.today), "bar_chart")
             else:
-                values = series.model_values(cost)
-                colours = {m: charts.model_color(m) for m in values}
-                charts.chart(charts.stacked_bars(series.keys, values, "money", colours,
-                                                 {m: fmt.model_label(m) for m in values}),
-                             "h-80", marker="chart-daily-cost")
+                charts.chart(series.cost_chart(), "h-80", marker="chart-daily-cost")
         with widgets.card("flex-1 min-w-[280px]"):
             widgets.heading("Models", "Share of the range's cost per model (fast mode shown as <model>-fast).")
             if series.empty:

@@ -17,7 +17,7 @@ from store.monitor.params import NotFound
 from ui import charts, fmt, widgets
 from ui.context import Ctx
 from ui.layout import Frame
-from ui.pages.common import GRAIN_NOUN, Series, cost, no_data_hint, usage_series
+from ui.pages.common import GRAIN_NOUN, Series, no_data_hint, usage_series
 
 TOP_CHART = 15
 NAME_SLOT = r"""<q-td :props="props"><a v-if="props.row.url" :href="props.row.url" class="dh-link"
@@ -155,9 +155,7 @@ def render_trend(series: Series, ctx: Ctx) -> None:
         if series.empty:
             widgets.empty("No usage in this range", no_data_hint(ctx.filt, ctx.today), "bar_chart")
             return
-        values = series.model_values(cost)
-        charts.chart(charts.stacked_bars(series.keys, values, "money", {m: charts.model_color(m) for m in values},
-                                         {m: fmt.model_label(m) for m in values}), "h-64", marker="chart-project-trend")
+        charts.chart(series.cost_chart(), "h-64", marker="chart-project-trend")
 
 
 def render_heatmap(data: dict[str, Any] | None, ctx: Ctx) -> None:
