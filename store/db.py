@@ -49,7 +49,7 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     5: lambda db: rekey_session_usage(db.connection()),  # per-session usage keyed by project first
 }
 MIGRATION_STEPS = {2: "15-minute usage rollup", 3: "full-text search index", 4: "local-day rollups",
-                   5: "per-project session usage"}
+                   5: "per-project session usage, fewer indexes"}
 
 
 def open_archive(path: str | Path | None = None) -> SqliteDatabase:
@@ -131,9 +131,17 @@ def _repair_if_stale(db: SqliteDatabase) -> None:
         log.info("A bulk ingest is running; its rollups and search index are rebuilt when it commits.")
 
 
+# Single-column indexes that a composite index starting with the same column already serves (dropped by
+# migration 5: each one cost every ingested row an extra B-tree insert).
+REDUNDANT_INDEXES = ("message_session_id", "session_project_id", "summary_leaf_uuid")
+
+
 def rekey_session_usage(conn: sqlite3.Connection) -> None:
-    """Rebuild ``session_usage`` keyed by project first (migration to version 5); a derived table, so nothing
-    archived changes. An archive that skipped version 4 already has the new shape: nothing to do."""
+    """Rebuild ``session_usage`` keyed by project first and drop the redundant indexes (migration to version 5);
+    derived tables and indexes only, so nothing archived changes. An archive that skipped version 4 already has
+    the new shape."""
+    for index in REDUNDANT_INDEXES:
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
     columns = [row[1] for row in conn.execute("PRAGMA table_info(session_usage)").fetchall()]
     if "project_id" in columns:
         return

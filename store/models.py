@@ -43,7 +43,7 @@ class Project(BaseModel):
 
 class Session(BaseModel):
     session_id = TextField(primary_key=True)
-    project_id = IntegerField(null=True, index=True)
+    project_id = IntegerField(null=True)  # indexed first in the (project_id, last_ts_ms, ...) index below
     project_dir = TextField(null=True, index=True)  # encoded folder name: an opaque key, never decoded
     cwd = TextField(null=True)
     cwd_ts_ms = BigIntegerField(null=True)  # time of the line the cwd came from (earliest wins)
@@ -67,7 +67,7 @@ class Message(BaseModel):
 
     uuid = TextField(primary_key=True)
     parent_uuid = TextField(null=True)
-    session_id = TextField(index=True)
+    session_id = TextField()  # indexed first in the (session_id, ts_ms) index below
     type = TextField()
     subtype = TextField(null=True)
     role = TextField(null=True)
@@ -413,7 +413,7 @@ class Summary(BaseModel):
     """Old-style ``summary`` titles; attached to a session through ``leaf_uuid`` at query time."""
 
     id = AutoField()
-    leaf_uuid = TextField(index=True)
+    leaf_uuid = TextField()  # indexed first in the unique (leaf_uuid, summary) index below
     summary = TextField()
     project_dir = TextField(null=True)
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from store.db import SCHEMA_VERSION, open_archive, schema_version
+from store.db import REDUNDANT_INDEXES, SCHEMA_VERSION, open_archive, schema_version
 from store.ingest.runner import run_ingest
 from store.sqlite_backend import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
 from tests.test_rollups_consistency import filed_differences, random_tree
@@ -94,6 +94,8 @@ def test_a_version_4_archive_gets_session_usage_keyed_by_project(tmp_path: Path,
         conn.execute("DROP TABLE session_usage")
         conn.execute(_OLD_SESSION_USAGE)
         conn.executemany(f"INSERT INTO session_usage ({_USAGE_COLUMNS}) VALUES ({', '.join('?' * 13)})", old_rows)
+        conn.execute('CREATE INDEX "message_session_id" ON "message" ("session_id")')  # redundant since 5
+        conn.execute('CREATE INDEX "summary_leaf_uuid" ON "summary" ("leaf_uuid")')
         conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
     with caplog.at_level(logging.WARNING, logger="store.db"):
         db = open_archive(tmp_path / "a.db")
@@ -102,6 +104,8 @@ def test_a_version_4_archive_gets_session_usage_keyed_by_project(tmp_path: Path,
     try:
         assert schema_version() == SCHEMA_VERSION
         assert db.execute_sql("SELECT * FROM session_usage ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall() == expected
+        indexes = {name for (name,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        assert not indexes & set(REDUNDANT_INDEXES)
         write(trees[1])  # the new triggers keep it exact from then on
         run_ingest(db, [root], parallel=False)
         assert {k: v for k, v in day_rollup_differences(db.connection()).items() if v} == {}

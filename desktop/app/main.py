@@ -19,7 +19,7 @@ import time
 from desktop.app.controller import DesktopController
 from desktop.app.instance import LOCAL, InstanceLock, show_running_instance
 from desktop.app.signals import install_python_handlers
-from desktop.server.setup import Server, prepare_server
+from desktop.server.setup import UI_RUN_OPTIONS, Server, prepare_server
 from store.api_key import key_path
 from store.paths import data_home
 
@@ -55,8 +55,7 @@ def start_server_thread(server: Server) -> threading.Thread:
     from nicegui import ui
 
     def run() -> None:
-        ui.run(host=server.host, port=server.port, reload=False, show=False, show_welcome_message=False,
-               title="Devhelion", fastapi_docs=False, uvicorn_logging_level="warning")
+        ui.run(host=server.host, port=server.port, **UI_RUN_OPTIONS)
 
     thread = threading.Thread(target=run, name="devhelion-server", daemon=True)
     thread.start()

@@ -6,7 +6,7 @@ import logging
 import signal
 from typing import Any
 
-from desktop.server.setup import prepare_server
+from desktop.server.setup import UI_RUN_OPTIONS, prepare_server
 from store.api_key import key_path
 
 log = logging.getLogger(__name__)
@@ -23,8 +23,7 @@ def serve(host: str = "127.0.0.1", port: int = 8787, watch: bool = True) -> None
     # started: with these, a stop is a normal exit (status 0) instead of a death by signal.
     previous = signal.signal(signal.SIGTERM, _exit_normally)
     try:
-        ui.run(host=host, port=port, reload=False, show=False, show_welcome_message=False, title="Devhelion",
-               fastapi_docs=False, uvicorn_logging_level="warning")
+        ui.run(host=host, port=port, **UI_RUN_OPTIONS)
     except KeyboardInterrupt:
         pass
     finally:

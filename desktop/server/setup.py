@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -34,6 +35,14 @@ class Server:
         host = f"[{self.host}]" if ":" in self.host else self.host
         host = "127.0.0.1" if host in ("0.0.0.0", "[::]") else host
         return f"http://{host}:{self.port}"
+
+
+# ``ui.run`` options of every entry point (headless ``serve`` and the desktop app). No gzip: the server listens
+# on loopback only, where compressing saves nothing and costs CPU on every answer (Starlette's level 9 took
+# ~12 ms of a 40 KB API answer, and more for the dashboard's scripts on every page load).
+UI_RUN_OPTIONS: dict[str, Any] = {"reload": False, "show": False, "show_welcome_message": False,
+                                  "title": "Devhelion", "fastapi_docs": False, "uvicorn_logging_level": "warning",
+                                  "gzip_middleware_factory": None}
 
 
 def prepare_server(host: str, port: int, watch: bool = True, notifier: Notifier | None = None,
