@@ -16,9 +16,7 @@ from store.config import ConfigError, load_settings
 from store.models import ALL_MODELS, SchemaMeta, SessionUsage, database
 from store.paths import database_path
 from store.sqlite_backend import (
-    PRAGMAS,
     ArchiveError,
-    derived_stale,
     drop_day_triggers,
     explain_sqlite_error,
     install_day_rollups,
@@ -28,11 +26,9 @@ from store.sqlite_backend import (
     queue_all_errors,
     queue_all_prompts,
     rebuild_day_rollups,
-    rebuild_derived,
     rebuild_rollup,
     rebuild_search_index,
     rollup_zone,
-    transaction,
 )
 from store.timezones import resolve_timezone
 
@@ -101,7 +97,6 @@ def _schema_complete(conn: sqlite3.Connection) -> bool:
 
 def _ensure_schema(db: SqliteDatabase) -> None:
     if _schema_complete(db.connection()):
-        _repair_if_stale(db)
         return
     with db.atomic():
         db.create_tables(ALL_MODELS, safe=True)
@@ -117,18 +112,6 @@ def _ensure_schema(db: SqliteDatabase) -> None:
             _migrate(db, version, announce=current > 0)
         if current != SCHEMA_VERSION:  # written only when it changes: an open must not need the write lock (a
             SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()  # bulk ingest holds it)
-    _repair_if_stale(db)
-
-
-def _repair_if_stale(db: SqliteDatabase) -> None:
-    try:
-        repair_derived(db, wait_ms=250)
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
-            raise
-        # the marker with the write lock held: a bulk ingest is running. Until it commits, every connection reads
-        # the state before it, whose derived tables are exact; its commit rebuilds them and clears the marker.
-        log.info("A bulk ingest is running; its rollups and search index are rebuilt when it commits.")
 
 
 # Single-column indexes that a composite index starting with the same column already serves (dropped by
@@ -149,26 +132,6 @@ def rekey_session_usage(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE session_usage")
     SessionUsage.create_table(safe=False)
     rebuild_day_rollups(conn, rollup_tz(conn))
-
-
-def repair_derived(db: SqliteDatabase, wait_ms: int | None = None) -> bool:
-    """Rebuild the derived tables if the stale marker of a bulk ingest is set (the process was killed mid-run);
-    True if it did. ``wait_ms``: how long to wait for the write lock (default: the connection's busy timeout)."""
-    conn: sqlite3.Connection = db.connection()
-    if not derived_stale(conn):
-        return False
-    if wait_ms is not None:
-        conn.execute(f"PRAGMA busy_timeout = {int(wait_ms)}")
-    try:
-        with transaction(conn):
-            if not derived_stale(conn):  # another connection repaired it meanwhile
-                return False
-            log.warning("The last ingest stopped before finishing its rollups and search index; rebuilding them...")
-            rebuild_derived(conn, rollup_tz(conn))
-    finally:
-        if wait_ms is not None:
-            conn.execute(f"PRAGMA busy_timeout = {int(PRAGMAS['busy_timeout'])}")
-    return True
 
 
 def _migrate(db: SqliteDatabase, version: int, announce: bool) -> None:

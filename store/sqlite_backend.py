@@ -1039,23 +1039,8 @@ def search_index_problems(conn: sqlite3.Connection) -> list[str]:
 # -- bulk mode (see store/ingest/runner.py) -------------------------------------------------------------
 # A large ingest runs without the per-row triggers of the derived tables (usage_rollup, the day rollups, the
 # error and prompt queues, the search index) and rebuilds them set-based at the end, several times cheaper.
-# ``DERIVED_STALE_KEY`` in schema_meta is committed before the triggers go and deleted in the transaction that
-# rebuilds the tables and reinstalls the triggers: an archive that still has it (a process killed mid-ingest) is
-# repaired by ``repair_derived`` before anything reads it.
-DERIVED_STALE_KEY = "derived_stale"
+# All of it is one transaction: a process killed in the middle leaves the archive as it was before the run.
 _DERIVED_TRIGGER_PREFIXES = ("rollup\\_", "dr\\_", "dq\\_", "search\\_")
-
-
-def derived_stale(conn: sqlite3.Connection) -> bool:
-    """Does the archive say its derived tables may lag its rows (a bulk ingest started and did not finish)?"""
-    return conn.execute("SELECT EXISTS (SELECT 1 FROM schema_meta WHERE key = ?)",
-                        (DERIVED_STALE_KEY,)).fetchone()[0] == 1
-
-
-def mark_derived_stale(conn: sqlite3.Connection, note: str) -> None:
-    """Record (caller commits) that the derived tables may lag until ``rebuild_derived`` clears it."""
-    conn.execute("INSERT INTO schema_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
-                 "value = excluded.value", (DERIVED_STALE_KEY, note))
 
 
 def drop_derived_triggers(conn: sqlite3.Connection) -> None:
@@ -1066,8 +1051,8 @@ def drop_derived_triggers(conn: sqlite3.Connection) -> None:
 
 
 def rebuild_derived(conn: sqlite3.Connection, tz: tzinfo) -> None:
-    """Recompute every derived table from the archived rows, reinstall their triggers and clear the stale marker,
-    all in the caller's transaction (so a reader sees either the old state or the finished one)."""
+    """Recompute every derived table from the archived rows and reinstall their triggers, all in the caller's
+    transaction (so a reader sees either the old state or the finished one)."""
     from store.monitor.error_filing import file_queue  # pattern and prompt rules live with their statistics
     from store.monitor.prompt_filing import file_prompt_queue
 
@@ -1082,4 +1067,3 @@ def rebuild_derived(conn: sqlite3.Connection, tz: tzinfo) -> None:
     queue_all_prompts(conn)
     file_prompt_queue(conn)
     rebuild_day_rollups(conn, tz, with_files=True)  # installs the day triggers again
-    conn.execute("DELETE FROM schema_meta WHERE key = ?", (DERIVED_STALE_KEY,))

@@ -1,9 +1,9 @@
 """Bulk mode of ingest (store/ingest/runner.py): a large run drops the derived tables' per-row triggers, writes
-every row and rebuilds the derived tables set-based, all in one transaction, behind a committed stale marker.
+every row and rebuilds the derived tables set-based, all in one transaction.
 
 Its derived tables must equal those the row-by-row triggers keep (usage_rollup, every day rollup, error and
-prompt filings, the search index), and a process killed in the middle must leave an archive that the next open
-or run repairs to exactly the same state.
+prompt filings, the search index), and a process killed in the middle must leave the archive exactly as it was
+before the run, which the next run completes.
 """
 
 from __future__ import annotations
@@ -29,16 +29,11 @@ from store.monitor.prompt_filing import file_prompts
 from store.search import search
 from store.sqlite_backend import (
     DAY_ROLLUPS,
-    DERIVED_STALE_KEY,
     FILE_TOUCH,
     KIND_PATTERN,
     day_rollup_differences,
-    derived_stale,
-    drop_derived_triggers,
-    mark_derived_stale,
     rollup_differences,
     search_index_problems,
-    transaction,
 )
 from tests.samples import TREES, build_tree
 
@@ -107,7 +102,6 @@ def triggers(db: SqliteDatabase) -> list[str]:
 
 def assert_exact(db: SqliteDatabase) -> None:
     conn = db.connection()
-    assert not derived_stale(conn)
     assert rollup_differences(conn) == []
     assert {k: v for k, v in day_rollup_differences(conn).items() if v} == {}
     assert search_index_problems(conn) == []
@@ -226,54 +220,26 @@ def _kill_mid_bulk(db_path: Path, roots: list[Path]) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
-def test_sigkill_mid_bulk_leaves_marker_then_open_repairs(roots: tuple[Path, Path], trickle: dict,
-                                                          tmp_path: Path) -> None:
+def test_sigkill_mid_bulk_leaves_the_archive_as_before_and_the_next_run_completes(
+        roots: tuple[Path, Path], trickle: dict, tmp_path: Path) -> None:
     samples, generated = roots
     db_path = tmp_path / "killed.db"
     db = open_archive(db_path)
     try:
         run_ingest(db, [samples], parallel=False, bulk=False)  # derived tables with something in them
         _filed(db)
+        before = derived(db), triggers(db), db.execute_sql("SELECT count(*) FROM api_request").fetchone()
     finally:
         db.close()
     _kill_mid_bulk(db_path, [samples, generated])
     with closing(sqlite3.connect(db_path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        assert derived_stale(conn)  # the marker was committed before the triggers went
         assert conn.execute("SELECT status FROM ingest_run ORDER BY id DESC LIMIT 1").fetchone()[0] == "running"
-    db = open_archive(db_path)  # repairs before anything can read
+    db = open_archive(db_path)
     try:
-        assert_exact(db)
-        assert triggers(db) == trickle["triggers"]
-        run_ingest(db, [samples, generated], parallel=False)  # the killed run's rows were never committed
-        _filed(db)
-        assert_exact(db)
-        assert derived(db) == trickle["derived"]
-        assert searches(db) == trickle["search"]
-    finally:
-        db.close()
-
-
-def test_stale_marker_repaired_by_next_run(roots: tuple[Path, Path], trickle: dict, tmp_path: Path) -> None:
-    """An archive left with its marker and really stale derived tables (triggers gone, tables emptied, rows
-    written since): a run on an already-open archive repairs it before ingesting, then everything is exact."""
-    samples, generated = roots
-    db = open_archive(tmp_path / "stale.db")
-    try:
-        run_ingest(db, [samples], parallel=False, bulk=False)
-        conn = db.connection()
-        with transaction(conn):
-            mark_derived_stale(conn, "test")
-        with transaction(conn):
-            drop_derived_triggers(conn)
-            for table in ("usage_rollup", "usage_day", "session_usage", "tool_day", "key_sessions", "error_pending",
-                          "prompt_pending"):
-                conn.execute(f"DELETE FROM {table}")
-            conn.execute("INSERT INTO search_message (search_message) VALUES ('delete-all')")
-        assert rollup_differences(conn) and search_index_problems(conn)  # really stale
-        assert conn.execute("SELECT value FROM schema_meta WHERE key = ?", (DERIVED_STALE_KEY,)).fetchone() == ("test",)
-        stats = run_ingest(db, [samples, generated], parallel=False, bulk=False)
-        assert not stats.bulk
+        assert (derived(db), triggers(db), db.execute_sql("SELECT count(*) FROM api_request").fetchone()) == before
+        assert_exact(db)  # the killed run's rows, trigger drops and rebuild were one transaction: none of it stays
+        run_ingest(db, [samples, generated], parallel=False)
         _filed(db)
         assert_exact(db)
         assert triggers(db) == trickle["triggers"]
@@ -287,7 +253,7 @@ def test_readers_during_a_bulk_run_see_exact_figures(roots: tuple[Path, Path], t
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """While a bulk run has written rows without their derived tables, another connection (an API thread, another
     process opening the archive) reads the state before the run, whose derived tables are exact, and opening the
-    archive neither waits for the run nor tries to repair it."""
+    archive does not wait for the run."""
     samples, generated = roots
     path = tmp_path / "live.db"
     db = open_archive(path)
@@ -303,9 +269,7 @@ def test_readers_during_a_bulk_run_see_exact_figures(roots: tuple[Path, Path], t
             try:
                 assert time.monotonic() - started < 2
                 conn = reader.connection()
-                if not derived_stale(conn):
-                    return  # the first report, before the run starts writing
-                assert rollup_differences(conn) == []  # marker committed, yet what this connection reads is exact
+                assert rollup_differences(conn) == []  # rows written without their rollups: none of them visible
                 assert {k: v for k, v in day_rollup_differences(conn).items() if v} == {}
                 seen.append((written, conn.execute("SELECT count(*) FROM api_request").fetchone()[0]))
             finally:

@@ -34,7 +34,6 @@ from store.sqlite_backend import (
     drop_derived_triggers,
     explain_sqlite_error,
     flush_search_queue,
-    mark_derived_stale,
     max_rowids,
     rebuild_derived,
     transaction,
@@ -258,17 +257,16 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
     A run with a lot to read (``bulk`` None: see :func:`_bulk_worth`; never a run over ``paths``) goes in bulk
     mode: one write transaction drops the derived tables' triggers, writes every row, rebuilds the derived tables
     set-based and reinstalls the triggers. Other connections keep reading the state before the run until it
-    commits, so they never see rows without their rollups, search index or filings. A stale marker is committed
-    before and cleared by that transaction; a run or an open that finds it (a killed process) rebuilds first.
+    commits, so they never see rows without their rollups, search index or filings; a process killed in the
+    middle leaves the archive as it was before the run.
     """
     started = time.perf_counter()
     stats = IngestStats()
     conn: sqlite3.Connection = db.connection()
     record = paths is None  # a watcher's targeted runs are many and tiny: the run log keeps whole runs only
     try:
-        from store.db import repair_derived, rollup_tz
+        from store.db import rollup_tz
 
-        repair_derived(db)  # a bulk run killed in the middle: exact derived tables before anything else
         if record:
             with transaction(conn):
                 stats.run_id = conn.execute(
@@ -291,12 +289,10 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
         if paths is None and plans and (bulk if bulk is not None else _bulk_worth(conn, todo)):
             stats.bulk = True
             with transaction(conn):
-                mark_derived_stale(conn, str(stats.run_id))
-            with transaction(conn):
                 drop_derived_triggers(conn)
                 stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel, bulk=True)
                 conn.execute(LINK_SUBAGENT_TYPES)
-                rebuild_derived(conn, rollup_tz(conn))  # clears the marker
+                rebuild_derived(conn, rollup_tz(conn))
         else:
             stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel)
             if plans:
