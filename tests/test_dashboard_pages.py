@@ -119,6 +119,19 @@ async def test_thinking_is_hidden_until_asked_for(user: User) -> None:
     await user.should_see("Thinking")
 
 
+async def test_answers_render_as_markdown_and_prompts_as_typed(user: User) -> None:
+    await user.open("/sessions")  # starts the app: its archive is on app.state
+    sid, answer = app.state.archive.db.execute_sql(
+        "SELECT session_id, text FROM message WHERE type = 'assistant' AND is_sidechain = 0 AND text LIKE '%`%`%' "
+        "AND text NOT LIKE '%```%' ORDER BY ts_ms LIMIT 1").fetchone()
+    await user.open(f"/sessions/{sid}")
+    await settled(user)
+    answers = [e for e in user.find(marker="assistant-text").elements if e.content == answer.strip()]
+    assert answers, "the answer is on the page as Markdown"
+    assert "<code>" in answers[0].props["innerHTML"]  # `code` became HTML
+    assert answers[0].props["sanitize"] is True  # and any HTML in it goes through DOMPurify
+
+
 async def test_unknown_session_says_so(user: User) -> None:
     await user.open("/sessions/not-a-session")
     await settled(user)

@@ -141,9 +141,12 @@ def _message(message: dict[str, Any], tools: list[dict[str, Any]], view: Convers
         if shows_thinking:
             with ui.expansion("Thinking", icon="psychology").classes("w-full dh-soft").props("dense default-opened"):
                 ui.label(_clip(message["thinking"], TEXT_LIMIT)).classes("dh-mono dh-muted")
-        if shows_text:
-            ui.label(_clip(text, TEXT_LIMIT)).classes("dh-bubble whitespace-pre-wrap break-words text-sm" +
-                                                      (" dh-bubble-user" if user else ""))
+        if shows_text and user:  # prompts as typed
+            ui.label(_clip(text, TEXT_LIMIT)).classes("dh-bubble dh-bubble-user whitespace-pre-wrap break-words "
+                                                      "text-sm")
+        elif shows_text:  # Claude answers in Markdown (HTML in it is sanitised in the browser by DOMPurify)
+            ui.markdown(_clip(text, TEXT_LIMIT)).classes("dh-bubble dh-answer break-words text-sm") \
+                .mark("assistant-text")
         for call in tools:
             _tool_call(call)
 

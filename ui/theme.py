@@ -42,6 +42,17 @@ body { font-feature-settings: "tnum"; }
            word-break: break-word; }
 .dh-bubble { border-radius: 10px; padding: .6rem .8rem; border: 1px solid var(--dh-border); max-width: 100%; }
 .dh-bubble-user { background: color-mix(in srgb, var(--q-primary) 9%, transparent); }
+.dh-answer > :first-child { margin-top: 0; }
+.dh-answer > :last-child { margin-bottom: 0; }
+.dh-answer pre { overflow-x: auto; padding: .5rem .7rem; border-radius: 6px; background: var(--dh-soft); }
+.dh-answer code { font-size: .8rem; }
+.dh-answer h1, .dh-answer h2, .dh-answer h3, .dh-answer h4 { font-weight: 600; line-height: 1.3;
+                                                             margin: .8rem 0 .4rem; }
+.dh-answer h1 { font-size: 1.2rem; }
+.dh-answer h2 { font-size: 1.08rem; }
+.dh-answer h3, .dh-answer h4 { font-size: .95rem; }
+.dh-answer table { border-collapse: collapse; }
+.dh-answer th, .dh-answer td { border: 1px solid var(--dh-border); padding: .2rem .5rem; }
 .dh-table .q-table__top, .dh-table thead tr th { font-weight: 600; }
 .dh-table tbody tr td { font-variant-numeric: tabular-nums; }
 .dh-heat-cell { border-radius: 3px; }
