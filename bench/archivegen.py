@@ -1,7 +1,7 @@
 """Generate a large archive directly (1 M API requests in about a minute) for query and API benchmarks.
 
 Generating and ingesting 10 GB of transcripts for a million requests would take many minutes; the query side
-only needs realistic rows. Rows go through the archive's own writer (``store.sqlite_backend.write_chunk``), so
+only needs realistic rows. Rows go through the archive's own writer (``store.sqlite.writes.write_chunk``), so
 every trigger and rollup is maintained exactly as at ingest. Deterministic for a given seed.
 
     python bench/archivegen.py OUT.db --requests 1000000 [--seed 1] [--days 365]
@@ -22,7 +22,9 @@ except ImportError:  # run as a script from a checkout: make the repository impo
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from store.db import open_archive
 from store.ingest.rows import ParsedChunk, SessionFacts
-from store.sqlite_backend import flush_search_queue, transaction, write_chunk
+from store.sqlite.connection import transaction
+from store.sqlite.search import flush_search_queue
+from store.sqlite.writes import write_chunk
 
 MODELS = (("claude-opus-4-6", 0.35), ("claude-sonnet-4-5-20250929", 0.5), ("claude-haiku-4-5-20251001", 0.15))
 TOOLS = ("Read", "Edit", "Bash", "Grep", "Glob", "Write", "TodoWrite", "WebFetch", "mcp__github__get_issue",

@@ -120,7 +120,7 @@ def bench_search(db_path: Path, messages: int) -> dict:
     from store.monitor.sessions import list_sessions
     from store.pricing import PriceTable
     from store.search import search
-    from store.sqlite_backend import flush_search_queue
+    from store.sqlite.search import flush_search_queue
     from store.timezones import resolve_timezone
 
     utc, prices = resolve_timezone("UTC"), PriceTable.bundled()
@@ -219,7 +219,7 @@ def _ingest(root: Path, db_path: Path, with_index: bool = True) -> tuple[float, 
     """Wall and CPU seconds of a cold ``run_ingest`` (inline parsing: the CPU time is all of it)."""
     import store.ingest.runner as runner
     from store.db import open_archive
-    from store.sqlite_backend import SEARCH_TABLES
+    from store.sqlite.search import SEARCH_TABLES
 
     db = open_archive(db_path)
     try:

@@ -29,7 +29,7 @@ def _fail(message: str) -> NoReturn:
 def _open(extra_roots: list[str] | None = None) -> Archive:
     from store.archive import open_default
     from store.config import ConfigError
-    from store.sqlite_backend import ArchiveError
+    from store.sqlite.connection import ArchiveError
 
     try:
         return open_default(extra_roots)
@@ -39,7 +39,7 @@ def _open(extra_roots: list[str] | None = None) -> Archive:
 
 def _refresh(archive: Archive, show_progress: bool) -> IngestStats:
     """Ingest what changed; a progress bar appears only when there is real work and a terminal."""
-    from store.sqlite_backend import ArchiveError
+    from store.sqlite.connection import ArchiveError
 
     bar: dict[str, Any] = {}
 
@@ -330,7 +330,7 @@ def serve(host: str, port: int, no_watch: bool) -> None:
     from desktop.server.run import serve as run_server
     from store.api_key import ApiKeyError
     from store.config import ConfigError
-    from store.sqlite_backend import ArchiveError
+    from store.sqlite.connection import ArchiveError
 
     try:
         run_server(host, port, watch=not no_watch)

@@ -39,7 +39,7 @@ def app(host: str, port: int, no_watch: bool, hidden: bool, headless: bool) -> N
     """
     from store.api_key import ApiKeyError
     from store.config import ConfigError
-    from store.sqlite_backend import ArchiveError
+    from store.sqlite.connection import ArchiveError
 
     _configure_logging()
     try:

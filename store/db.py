@@ -15,21 +15,17 @@ from peewee import SqliteDatabase
 from store.config import ConfigError, load_settings
 from store.models import ALL_MODELS, SchemaMeta, SessionUsage, database
 from store.paths import database_path
-from store.sqlite_backend import (
-    ArchiveError,
+from store.sqlite.connection import ArchiveError, explain_sqlite_error, make_database
+from store.sqlite.day_rollups import (
     drop_day_triggers,
-    explain_sqlite_error,
     install_day_rollups,
-    install_rollup_triggers,
     installed_statements,
-    make_database,
-    queue_all_errors,
-    queue_all_prompts,
     rebuild_day_rollups,
-    rebuild_rollup,
-    rebuild_search_index,
     rollup_zone,
 )
+from store.sqlite.queues import queue_all_errors, queue_all_prompts
+from store.sqlite.search import rebuild_search_index
+from store.sqlite.usage_rollup import install_rollup_triggers, rebuild_rollup
 from store.timezones import resolve_timezone
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from peewee import SqliteDatabase
 
 from store.api_key import KEY_PREFIX, key_path, load_or_create_key, new_key, replace_key
-from store.sqlite_backend import transaction
+from store.sqlite.connection import transaction
 from store.timezones import format_utc_iso_ms
 
 if TYPE_CHECKING:

@@ -141,7 +141,7 @@ class UsageRollup(BaseModel):
 
 
 class ZoneDay(BaseModel):
-    """The local midnights of the rollup zone (see ``store/sqlite_backend.py``): a timestamp's local day is the
+    """The local midnights of the rollup zone (see ``store/sqlite/day_rollups.py``): a timestamp's local day is the
     ``day`` of the last row starting at or before it. Rebuilt, with the day rollups, when the zone changes."""
 
     start_ms = BigIntegerField(primary_key=True)
@@ -263,7 +263,7 @@ class SessionKeyDay(BaseModel):
 
 class KeySessions(BaseModel):
     """Sessions present per project (-1: all), key and local day, by the previous day each was present: counts
-    distinct sessions over any range of days (see ``store/sqlite_backend.py``)."""
+    distinct sessions over any range of days (see ``store/sqlite/key_sessions.py``)."""
 
     project_id = IntegerField()
     kind = IntegerField()

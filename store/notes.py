@@ -14,7 +14,7 @@ from typing import Any
 from peewee import Database
 
 from store.monitor.fmt import iso
-from store.sqlite_backend import transaction
+from store.sqlite.connection import transaction
 
 MAX_NOTES_CHARS = 20_000
 MAX_TAGS = 50

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from store.sqlite_backend import transaction
+from store.sqlite.connection import transaction
 
 FILENAME = "ratelimit.db"
 MINUTE_MS, HOUR_MS = 60_000, 3_600_000

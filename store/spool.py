@@ -77,7 +77,7 @@ def drain(kind: str, conn: sqlite3.Connection, store: Callable[[sqlite3.Connecti
                 log.warning("spool %s line %d is not a record; dropped: %.200r", path, number, line)
         stored = 0
         if records:
-            from store.sqlite_backend import transaction  # not on the relay's append path
+            from store.sqlite.connection import transaction  # not on the relay's append path
 
             with transaction(conn):
                 for record in records:

@@ -9,7 +9,8 @@ import pytest
 
 from store.db import SCHEMA_VERSION, _schema_complete, open_archive, schema_version
 from store.ingest.runner import run_ingest
-from store.sqlite_backend import ArchiveError, rollup_differences
+from store.sqlite.connection import ArchiveError
+from store.sqlite.usage_rollup import rollup_differences
 from tests.samples import build_tree, require_samples
 
 

@@ -27,14 +27,10 @@ from store.ingest.runner import BULK_MIN_BYTES, run_ingest
 from store.monitor.error_filing import file_pending
 from store.monitor.prompt_filing import file_prompts
 from store.search import search
-from store.sqlite_backend import (
-    DAY_ROLLUPS,
-    FILE_TOUCH,
-    KIND_PATTERN,
-    day_rollup_differences,
-    rollup_differences,
-    search_index_problems,
-)
+from store.sqlite.day_rollups import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
+from store.sqlite.rollup_tables import KIND_PATTERN
+from store.sqlite.search import search_index_problems
+from store.sqlite.usage_rollup import rollup_differences
 from tests.samples import TREES, build_tree
 
 REPO = Path(__file__).resolve().parents[1]

@@ -32,7 +32,8 @@ from peewee import SqliteDatabase
 import store.ingest.runner as runner
 from store.db import open_archive
 from store.ingest.runner import run_ingest
-from store.sqlite_backend import ArchiveError, rollup_differences
+from store.sqlite.connection import ArchiveError
+from store.sqlite.usage_rollup import rollup_differences
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(__file__).resolve().parents[2] / "shared"

@@ -28,7 +28,8 @@ from store.monitor.errors import error_signature
 from store.monitor.prompt_filing import file_prompts
 from store.monitor.prompts import TEXT_LIMIT, categorize, is_prompt
 from store.retention import prune_sessions
-from store.sqlite_backend import day_rollup_differences, rebuild_day_rollups, rollup_differences
+from store.sqlite.day_rollups import day_rollup_differences, rebuild_day_rollups
+from store.sqlite.usage_rollup import rollup_differences
 from store.timezones import resolve_timezone
 from tests.monitor_tree import Transcript, ms
 

@@ -10,7 +10,7 @@ import pytest
 
 from store.db import REDUNDANT_INDEXES, SCHEMA_VERSION, open_archive, schema_version
 from store.ingest.runner import run_ingest
-from store.sqlite_backend import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
+from store.sqlite.day_rollups import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
 from tests.test_rollups_consistency import filed_differences, random_tree
 
 _NEW_TABLES = (*(t.table for t in (*DAY_ROLLUPS, FILE_TOUCH)), "key_sessions", "zone_day", "error_pattern",

@@ -23,13 +23,9 @@ from store.monitor.params import Page, make_scope
 from store.pricing import PriceTable
 from store.retention import prune_sessions
 from store.search import RANK_WINDOW, SearchSyntaxError, search
-from store.sqlite_backend import (
-    SEARCH_RESULT_CHARS,
-    flush_search_queue,
-    search_index_problems,
-    transaction,
-    write_chunk,
-)
+from store.sqlite.connection import transaction
+from store.sqlite.search import SEARCH_RESULT_CHARS, flush_search_queue, search_index_problems
+from store.sqlite.writes import write_chunk
 from store.timezones import resolve_timezone
 from tests.api_server import REPO, ApiServer, error
 from tests.monitor_tree import Transcript

@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from peewee import PeeweeException
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from store.sqlite_backend import ArchiveError
+from store.sqlite.connection import ArchiveError
 
 log = logging.getLogger(__name__)
 

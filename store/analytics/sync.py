@@ -10,7 +10,7 @@ from peewee import Database
 
 from store.analytics.range import iso
 from store.ingest.discover import classify, iter_transcript_files
-from store.sqlite_backend import ALL_PROJECTS
+from store.sqlite.rollup_tables import ALL_PROJECTS
 
 PREVIEW_COUNT_BYTES = 64 << 20  # count lines exactly up to this many pending bytes, estimate beyond
 DEFAULT_LINE_BYTES = 2048

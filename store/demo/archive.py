@@ -25,7 +25,7 @@ from store.ingest.runner import run_ingest
 from store.insights.base import Context
 from store.insights.engine import run_insights
 from store.pricing import PriceTable
-from store.sqlite_backend import make_database
+from store.sqlite.connection import make_database
 
 DEMO_VERSION = 1  # bump when the generator's output changes
 DEMO_USER_ID = "usr_demo"

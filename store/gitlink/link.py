@@ -18,7 +18,7 @@ from peewee import Database
 
 from store.gitlink.git import GitFailed, GitUnavailable, commits_between, has_branch, repo_root
 from store.monitor.fmt import iso
-from store.sqlite_backend import transaction
+from store.sqlite.connection import transaction
 
 log = logging.getLogger(__name__)
 SLACK_MS = 60_000

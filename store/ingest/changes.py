@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from store.sqlite_backend import max_rowids
+from store.sqlite.writes import max_rowids
 
 if TYPE_CHECKING:
     from store.pricing import PriceTable

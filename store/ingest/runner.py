@@ -28,17 +28,10 @@ from store.ingest.rows import ParsedChunk
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-from store.sqlite_backend import (
-    LINK_SUBAGENT_TYPES,
-    count_above,
-    drop_derived_triggers,
-    explain_sqlite_error,
-    flush_search_queue,
-    max_rowids,
-    rebuild_derived,
-    transaction,
-    write_chunk,
-)
+from store.sqlite.bulk import drop_derived_triggers, rebuild_derived
+from store.sqlite.connection import explain_sqlite_error, transaction
+from store.sqlite.search import flush_search_queue
+from store.sqlite.writes import LINK_SUBAGENT_TYPES, count_above, max_rowids, write_chunk
 
 RANGE_BYTES = 8 << 20  # work unit handed to a worker
 POOL_THRESHOLD_BYTES = 24 << 20  # below this, parsing inline is faster than starting workers

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from store.insights.base import Finding
-from store.sqlite_backend import transaction
+from store.sqlite.connection import transaction
 from store.timezones import format_utc_iso_ms
 
 LIST_LIMIT = 500  # newest first; older ones stay stored

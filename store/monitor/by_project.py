@@ -16,7 +16,7 @@ from store.monitor.params import Scope
 from store.monitor.rollups import plan, whole_scope
 from store.monitor.sql import chunks, marks, requests_where, tool_calls_where
 from store.monitor.usage import grouped_rows, session_rows
-from store.sqlite_backend import ALL_PROJECTS
+from store.sqlite.rollup_tables import ALL_PROJECTS
 
 
 def _paths(db: Database, sids: Sequence[str]) -> dict[str, str | None]:

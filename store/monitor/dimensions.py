@@ -22,7 +22,7 @@ from store.monitor.sql import chunks, marks, tool_calls_where
 from store.monitor.usage import KeyUsage, price_rows, rekey_rows, scope_rows
 from store.pricing import PriceTable
 from store.reports.usage import Usage
-from store.sqlite_backend import DAY_UNDATED, KIND_MCP, KIND_MODEL, KIND_SKILL, KIND_TOOL, NULL_KEY
+from store.sqlite.rollup_tables import DAY_UNDATED, KIND_MCP, KIND_MODEL, KIND_SKILL, KIND_TOOL, NULL_KEY
 
 
 def _status_json(calls: int, ok: int, errors: int, rejected: int, interrupted: int, pending: int) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from store.monitor.params import Scope
 from store.monitor.rollups import plan
 from store.monitor.sessions import now_ms
 from store.monitor.sql import Where, chunks, marks, of_project, tool_calls_where
-from store.sqlite_backend import KIND_PATTERN, NULL_KEY
+from store.sqlite.rollup_tables import KIND_PATTERN, NULL_KEY
 
 TREND_DAYS = 30
 TOP_PATTERNS = 20

@@ -18,7 +18,15 @@ from store.monitor.days import SLOT_SQL
 from store.monitor.params import Scope
 from store.monitor.rollups import Plan, day_date, plan
 from store.monitor.sql import chunks, marks, messages_where, requests_where, tool_calls_where
-from store.sqlite_backend import KIND_MCP, KIND_MODEL, KIND_PATTERN, KIND_REQUESTS, KIND_SKILL, KIND_TOOL, NULL_KEY
+from store.sqlite.rollup_tables import (
+    KIND_MCP,
+    KIND_MODEL,
+    KIND_PATTERN,
+    KIND_REQUESTS,
+    KIND_SKILL,
+    KIND_TOOL,
+    NULL_KEY,
+)
 from store.timezones import slot_local_date
 
 

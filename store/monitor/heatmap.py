@@ -18,7 +18,7 @@ from store.monitor.lookup import project_paths
 from store.monitor.params import Scope, require
 from store.monitor.rollups import Plan, plan
 from store.monitor.sql import in_project, is_short, marks, of_project, tool_calls_where
-from store.sqlite_backend import ALL_PROJECTS
+from store.sqlite.rollup_tables import ALL_PROJECTS
 
 TOP_FILES = 50
 TOP_DIRECTORIES = 20

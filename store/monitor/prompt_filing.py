@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from peewee import Database, OperationalError
 
 from store.monitor.sql import chunks, marks
-from store.sqlite_backend import PROMPT_CANDIDATE
+from store.sqlite.queues import PROMPT_CANDIDATE
 
 BULK = 20_000
 

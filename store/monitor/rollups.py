@@ -1,6 +1,6 @@
 """Which part of a scope the local-day rollups answer, and which part is read row by row.
 
-The rollups (``store/sqlite_backend.py``) hold aggregates per project and local day of the rollup zone. A range
+The rollups (``store/sqlite/day_rollups.py``) hold aggregates per project and local day of the rollup zone. A range
 splits into whole local days of that zone, read from them, and at most two partial days at its ends, read from
 the archived rows with the usual queries. Totals do not care which zone the days are in; a series per local day
 needs the rollups in the scope's zone and rebuilds them for it first. If that cannot happen now (the archive is
@@ -21,15 +21,8 @@ from peewee import Database, OperationalError
 
 from store.monitor.params import Scope
 from store.monitor.sql import project_condition, project_path_ids
-from store.sqlite_backend import (
-    ALL_PROJECTS,
-    DAY_EARLY,
-    DAY_LATE,
-    DAY_UNDATED,
-    rebuild_day_rollups,
-    rollup_zone,
-    zone_key,
-)
+from store.sqlite.day_rollups import rebuild_day_rollups, rollup_zone, zone_key
+from store.sqlite.rollup_tables import ALL_PROJECTS, DAY_EARLY, DAY_LATE, DAY_UNDATED
 
 _EPOCH = date(1970, 1, 1).toordinal()
 _row_level: ContextVar[bool] = ContextVar("row_level", default=False)

@@ -25,7 +25,7 @@ from store.pricing import PriceTable
 from store.reports.sessions import TITLE_SQL
 from store.reports.usage import Usage
 from store.search import session_text_condition
-from store.sqlite_backend import DAY_LATE, DAY_UNDATED
+from store.sqlite.rollup_tables import DAY_LATE, DAY_UNDATED
 
 DETAIL_LIMIT = 1000  # items per list in a session's detail; the list endpoints page through the rest
 

@@ -18,7 +18,7 @@ from store.monitor.rollups import Plan, plan
 from store.monitor.sql import marks, requests_where
 from store.monitor.usage import TOKEN_CLASSES, KeyUsage, grouped_rows, price_rows, session_rows
 from store.pricing import PriceTable, TokenCounts, cost_usd, is_synthetic
-from store.sqlite_backend import ALL_PROJECTS
+from store.sqlite.rollup_tables import ALL_PROJECTS
 
 _COLUMNS = ("input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read")
 _MILLION = 1_000_000

@@ -19,7 +19,8 @@ from peewee import Database
 from store.monitor.rollups import row_level_only
 from store.monitor.sql import project_condition, project_id_condition
 from store.pricing import LONG_CONTEXT_THRESHOLD, PriceTable, TokenCounts, cost_usd, is_synthetic
-from store.sqlite_backend import ALL_PROJECTS, ZONE_END_DAY, ZONE_FIRST_DAY, rollup_zone, zone_key
+from store.sqlite.day_rollups import rollup_zone, zone_key
+from store.sqlite.rollup_tables import ALL_PROJECTS, ZONE_END_DAY, ZONE_FIRST_DAY
 from store.timezones import SLOT_MS, date_range_utc_ms, day_number_date, local_day_sql, period_key
 
 PeriodKind = Literal["daily", "weekly", "monthly"]

@@ -1,6 +1,6 @@
 """Full-text search over the archive (SQLite FTS5): message text, tool inputs and tool results.
 
-The index itself (tables, triggers, migration) lives in ``store.sqlite_backend``; this package turns user
+The index itself (tables, triggers, migration) lives in ``store.sqlite.search``; this package turns user
 queries into FTS5 expressions (:mod:`store.search.query`) and runs them (:mod:`store.search.index`).
 """
 
