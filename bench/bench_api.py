@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.archivegen import END_MS, generate  # noqa: E402
+from tests.api_server import free_port  # noqa: E402
 
 TARGET_MS = 50.0
 END = datetime.fromtimestamp(END_MS / 1000, UTC)
@@ -72,12 +72,6 @@ ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
     "/api/messages": ("none", {}),
     "/api/tool-calls": ("none", {}),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(home: Path, logs: Path) -> tuple[subprocess.Popen, str, str]:

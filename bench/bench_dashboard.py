@@ -28,7 +28,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,9 +41,11 @@ from urllib.parse import urlencode
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update"]
+sys.path.insert(0, str(REPO))
+
+from tests.api_server import free_port  # noqa: E402
+from tests.browser_tools import CHROMIUM, FLAGS  # noqa: E402
+
 PAINT_TARGET_MS = 1500.0
 FILTER_TARGET_MS = 300.0
 
@@ -91,12 +92,6 @@ class Result:
     paint_warm: dict[str, list[float]] = field(default_factory=dict)
     filters: dict[str, tuple[float, float]] = field(default_factory=dict)  # (primary, every section) in ms
     setup: dict[str, Any] = field(default_factory=dict)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def prepare_home(source: Path, work: Path) -> Path:
@@ -183,7 +178,7 @@ def measure(base: str, key: str, repeat: int, result: Result) -> None:
     targets = pages(last, project, top[0]["id"] if top else None)
     result.setup.update(last_day=last.isoformat(), project=project)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=FLAGS)
         page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
         page.goto(base + "/auth/login")
         page.fill("#key", key)
@@ -276,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         print(f"{CHROMIUM} is missing: apt install chromium", file=sys.stderr)
         return 2
     home = prepare_home(args.source.resolve(), args.work)

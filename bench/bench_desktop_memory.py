@@ -29,12 +29,10 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -44,26 +42,12 @@ import psutil
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.api_server import free_port  # noqa: E402
+from tests.desktop_session import wait_for  # noqa: E402
+
 TITLE = "Devhelion"
 TARGET_SERVER_RSS_MB = 250
 MB = 2**20
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
 
 
 def memory(process: psutil.Process) -> dict[str, Any]:
@@ -174,14 +158,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             except httpx.TransportError:
                 return False
 
-        wait_for(serving, 120, "the app's server")
+        wait_for(serving, 120, what="the app's server")
         headers = {"Authorization": f"Bearer {(home / 'api-key').read_text().strip()}"}
 
         def status() -> dict[str, Any]:
             return httpx.get(f"{base}/api/app/status", headers=headers, timeout=10).json()["data"]
 
         wait_for(lambda: status()["window"]["open"] and status()["dashboard_clients"] >= 1, 120,
-                 "the dashboard to connect in the window")
+                 what="the dashboard to connect in the window")
         result["launch_to_dashboard_connected_s"] = round(time.monotonic() - started, 1)
         time.sleep(args.settle)
         window_pid = status()["window"]["pid"]
@@ -199,7 +183,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         wait_for(lambda: not status()["window"]["open"] and not any(psutil.pid_exists(p) and
                                                                     psutil.Process(p).status() != "zombie"
                                                                     for p in window_pids),
-                 30, "the window's processes to end")
+                 30, what="the window's processes to end")
         result["window_closed_by"] = how
 
         samples = []

@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench import loggen  # noqa: E402
-from bench.bench_api import free_port  # noqa: E402
+from tests.api_server import free_port  # noqa: E402
 
 
 def _line(n: int) -> bytes:
