@@ -48,7 +48,8 @@ RANGES: dict[str, tuple[dict[str, str], dict[str, str]]] = {
 }
 PROJECT = "/home/dev/src/project-01"
 
-# path -> which parameter surface it takes ("s1" analytics envelope, "s2" monitor), extra fixed params
+# path -> which parameter surface it takes ("s1" analytics envelope, "s2" monitor, "s2p" monitor with the project
+# it requires), extra fixed params
 ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
     "/api/analytics/overview": ("s1", {}),
     "/api/analytics/sessions": ("s1", {}),
@@ -66,8 +67,8 @@ ENDPOINTS: dict[str, tuple[str, dict[str, str]]] = {
     "/api/stats/errors": ("s2", {}),
     "/api/stats/token-efficiency": ("s2", {}),
     "/api/stats/prompt-patterns": ("s2", {}),
-    "/api/stats/file-heatmap": ("none", {"project": PROJECT}),
-    "/api/stats/project-breakdown": ("none", {"project": PROJECT}),
+    "/api/stats/file-heatmap": ("s2p", {"project": PROJECT}),
+    "/api/stats/project-breakdown": ("s2p", {"project": PROJECT}),
     "/api/sessions": ("s2", {}),
     "/api/messages": ("none", {}),
     "/api/tool-calls": ("none", {}),
@@ -109,7 +110,7 @@ def measure(client: httpx.Client, repeat: int) -> list[dict]:
         by_range: dict[str, float] = {}
         ranges = RANGES.items() if surface != "none" else [("fixed", ({}, {}))]
         for name, (s1, s2) in ranges:
-            params = {**fixed, **(s1 if surface == "s1" else s2 if surface == "s2" else {})}
+            params = {**fixed, **(s1 if surface == "s1" else s2 if surface in ("s2", "s2p") else {})}
             these = _timed(client, path, params, repeat)
             by_range[name] = round(statistics.median(these), 1)
             timings += these
