@@ -17,6 +17,7 @@ from store.models import ALL_MODELS, SchemaMeta, SessionUsage, database
 from store.paths import database_path
 from store.sqlite.connection import ArchiveError, explain_sqlite_error, make_database
 from store.sqlite.day_rollups import (
+    FILE_DAY,
     drop_day_triggers,
     install_day_rollups,
     installed_statements,
@@ -30,7 +31,7 @@ from store.timezones import resolve_timezone
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # version -> migration that brings the schema from version-1 to version. Migrations only add
 # (tables, columns, indexes); they never drop or rewrite the user's history.
@@ -39,9 +40,10 @@ MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     3: lambda db: rebuild_search_index(db.connection()),  # full-text search over what is archived
     4: lambda db: add_day_rollups(db.connection()),  # the dashboard's rollups, from what is archived
     5: lambda db: rekey_session_usage(db.connection()),  # per-session usage keyed by project first
+    6: lambda db: FILE_DAY.rebuild(db.connection()),  # the file heatmap per local day, from what is archived
 }
 MIGRATION_STEPS = {2: "15-minute usage rollup", 3: "full-text search index", 4: "local-day rollups",
-                   5: "per-project session usage, fewer indexes"}
+                   5: "per-project session usage, fewer indexes", 6: "file heatmap per day"}
 
 
 def open_archive(path: str | Path | None = None) -> SqliteDatabase:

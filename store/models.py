@@ -293,6 +293,23 @@ class FileTouch(BaseModel):
         without_rowid = True
 
 
+class FileDay(BaseModel):
+    """Read/write/edit calls per project, local day, file and tool, with failures and the last call (the
+    heatmap of a date range)."""
+
+    project_id = IntegerField()
+    day = IntegerField()
+    file_path = TextField()
+    name = TextField()
+    calls = BigIntegerField(default=0)
+    errors = BigIntegerField(default=0)
+    last_ms = BigIntegerField(null=True)
+
+    class Meta:
+        primary_key = CompositeKey("project_id", "day", "file_path", "name")
+        without_rowid = True
+
+
 class ErrorPattern(BaseModel):
     """A normalised error signature (see ``store/monitor/errors.py``) under which similar tool errors group."""
 
@@ -645,6 +662,7 @@ ALL_MODELS: tuple[type[BaseModel], ...] = (
     SessionKeyDay,
     KeySessions,
     FileTouch,
+    FileDay,
     ErrorPattern,
     ErrorCall,
     ErrorPending,

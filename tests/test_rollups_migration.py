@@ -59,6 +59,34 @@ def test_a_version_3_archive_gains_exact_rollups(tmp_path: Path, caplog: pytest.
         db.close()
 
 
+def test_a_version_5_archive_gains_the_file_heatmap_per_day(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = tmp_path / "claude"
+    for rel, data in random_tree(9).items():
+        path = root / "projects" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    db = open_archive(tmp_path / "a.db")
+    run_ingest(db, [root], parallel=False)
+    expected = db.execute_sql("SELECT * FROM file_day ORDER BY 1, 2, 3, 4").fetchall()
+    assert expected
+    db.close()
+    with sqlite3.connect(tmp_path / "a.db") as conn:  # what a version-5 archive looked like
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
+                                    "'dr\\_file\\_day%' ESCAPE '\\'").fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("DROP TABLE file_day")
+        conn.execute("UPDATE schema_meta SET value = '5' WHERE key = 'schema_version'")
+    with caplog.at_level(logging.WARNING, logger="store.db"):
+        db = open_archive(tmp_path / "a.db")
+    assert caplog.records[0].getMessage().startswith("Upgrading the archive to schema 6: file heatmap per day")
+    try:
+        assert schema_version() == SCHEMA_VERSION
+        assert db.execute_sql("SELECT * FROM file_day ORDER BY 1, 2, 3, 4").fetchall() == expected
+        assert {k: v for k, v in day_rollup_differences(db.connection()).items() if v} == {}
+    finally:
+        db.close()
+
+
 _OLD_SESSION_USAGE = (  # schema 4: keyed by session first, no project
     'CREATE TABLE "session_usage" ("session_id" TEXT NOT NULL, "day" INTEGER NOT NULL, "model" TEXT NOT NULL, '
     '"speed" TEXT NOT NULL, "geo" TEXT NOT NULL, "long_context" INTEGER NOT NULL, "input_tokens" INTEGER NOT NULL, '

@@ -18,7 +18,6 @@ from store.monitor.lookup import project_paths
 from store.monitor.params import Scope, require
 from store.monitor.rollups import Plan, plan
 from store.monitor.sql import in_project, is_short, marks, of_project, tool_calls_where
-from store.sqlite.rollup_tables import ALL_PROJECTS
 
 TOP_FILES = 50
 TOP_DIRECTORIES = 20
@@ -112,33 +111,30 @@ def _file_rows(db: Database, scope: Scope, project: str) -> list[tuple]:
         f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
 
 
-BY_TIME_CALLS = 4000  # fewer calls in the range than this: read them through the time index
-
-
-def _range_rows(db: Database, scope: Scope, p: Plan, by_time: bool | None = None) -> list[tuple]:
-    """:func:`_file_rows` of a range for a project whose sessions are exactly those of the plan's projects.
-
-    Either every call of the range through the time index (when the range holds few calls), or the file calls of
-    the range from the ``(file_path, name, call_ts_ms)`` index, which leaves only them to read: unary ``+``
-    keeps SQLite from picking another index (the answer does not depend on the choice, only the time).
-    ``by_time`` forces the choice."""
-    few = _calls_in_range(db, p) < BY_TIME_CALLS if by_time is None else by_time
-    ts = "t.call_ts_ms" if few else "+t.call_ts_ms"
-    where = [f"{'+' if few else ''}t.file_path IS NOT NULL", f"+t.name IN ({marks(ACTIONS)})",
-             f"+t.session_id IN (SELECT session_id FROM session WHERE project_id IN ({marks(p.pids)}))"]
-    params: list[Any] = [*ACTIONS, *p.pids]
-    if scope.start_ms is not None:
-        where.append(f"{ts} >= ?")
-        params.append(scope.start_ms)
-    if scope.end_ms is not None:
-        where.append(f"{ts} < ?")
-        params.append(scope.end_ms)
-    return db.execute_sql(
-        "SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t "
-        f"WHERE {' AND '.join(where)} GROUP BY 1, 2", params).fetchall()
-
-
-def _calls_in_range(db: Database, p: Plan) -> int:
-    """Tool calls of all projects on the plan's whole days (the partial days at the ends add at most two days)."""
-    return db.execute_sql(f"SELECT coalesce(sum(calls), 0) FROM tool_day WHERE project_id = {ALL_PROJECTS} "
-                          "AND day BETWEEN ? AND ?", [p.lo, p.hi]).fetchone()[0]
+def _range_rows(db: Database, scope: Scope, p: Plan) -> list[tuple]:
+    """:func:`_file_rows` of a range for a project whose sessions are exactly those of the plan's projects: the
+    whole local days from ``file_day``, the partial days at the ends from their calls (through the time index:
+    a partial day holds few)."""
+    where, params = p.where()
+    rows = db.execute_sql(f"SELECT file_path, name, sum(calls), sum(errors), max(last_ms) FROM file_day WHERE {where} "
+                          "GROUP BY 1, 2", params).fetchall()
+    for edge in p.edges:
+        conditions = ["t.file_path IS NOT NULL", f"t.name IN ({marks(ACTIONS)})",
+                      f"t.session_id IN (SELECT session_id FROM session WHERE project_id IN ({marks(p.pids)}))"]
+        values: list[Any] = [*ACTIONS, *p.pids]
+        if edge.start_ms is not None:
+            conditions.append("t.call_ts_ms >= ?")
+            values.append(edge.start_ms)
+        if edge.end_ms is not None:
+            conditions.append("t.call_ts_ms < ?")
+            values.append(edge.end_ms)
+        rows += db.execute_sql(
+            "SELECT t.file_path, t.name, count(*), sum(t.status = 'error'), max(t.call_ts_ms) FROM tool_call t "
+            f"WHERE {' AND '.join(conditions)} GROUP BY 1, 2", values).fetchall()
+    merged: dict[tuple[str, str], list[Any]] = {}
+    for path, name, calls, errors, last in rows:  # a file in the whole days and a partial day: one row
+        row = merged.setdefault((path, name), [path, name, 0, 0, None])
+        row[2] += calls
+        row[3] += errors
+        row[4] = last if row[4] is None or (last is not None and last > row[4]) else row[4]
+    return [tuple(row) for row in merged.values()]

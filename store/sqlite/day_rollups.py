@@ -114,21 +114,28 @@ ERROR_DAY = RollupTable(  # tool errors per project, day, error pattern and tool
     feeds=(Rollup("error_day", "error_call", keys=(_TOOL_DAY, "{r}.pattern_id", nullable("{r}.name")),
                   sums={"errors": "1"}, key_columns=("pattern_id", "session_id", "call_ts_ms", "name"),
                   follow_sessions=True),))
+_FILE_CALL = f"{{r}}.file_path IS NOT NULL AND {{r}}.name IN ({', '.join(repr(n) for n in FILE_TOOLS)})"
 FILE_TOUCH = RollupTable(  # file tool calls per project, file and tool (all time: the heatmap's default)
     "file_touch", keys=("file_path", "name"), sums=("calls", "errors"), maxes=("last_ms",), project=SESSION_PROJECT,
     all_projects=False,
     feeds=(Rollup("file_touch", "tool_call", keys=("{r}.file_path", "{r}.name"),
                   sums={"calls": "1", "errors": _STATUS["errors"]}, maxes={"last_ms": "{r}.call_ts_ms"},
-                  where=f"{{r}}.file_path IS NOT NULL AND {{r}}.name IN ({', '.join(repr(n) for n in FILE_TOOLS)})",
-                  key_columns=("file_path", "name", "session_id", "call_ts_ms"), sum_columns=("status",),
-                  follow_sessions=True),))
+                  where=_FILE_CALL, key_columns=("file_path", "name", "session_id", "call_ts_ms"),
+                  sum_columns=("status",), follow_sessions=True),))
+FILE_DAY = RollupTable(  # the same per local day (the heatmap of a date range)
+    "file_day", keys=("day", "file_path", "name"), sums=("calls", "errors"), maxes=("last_ms",),
+    project=SESSION_PROJECT, all_projects=False,
+    feeds=(Rollup("file_day", "tool_call", keys=(_TOOL_DAY, "{r}.file_path", "{r}.name"),
+                  sums={"calls": "1", "errors": _STATUS["errors"]}, maxes={"last_ms": "{r}.call_ts_ms"},
+                  where=_FILE_CALL, key_columns=("file_path", "name", "session_id", "call_ts_ms"),
+                  sum_columns=("status",), follow_sessions=True),))
 PROMPT_DAY = RollupTable(  # prompts per project, day and category (see PROMPT_QUEUE_TRIGGERS)
     "prompt_day", keys=("day", "category"), sums=("prompts",), project=SESSION_PROJECT,
     feeds=(Rollup("prompt_day", "prompt_line", keys=(day_of("{r}.ts_ms"), "{r}.category"), sums={"prompts": "1"},
                   where="{r}.category IS NOT NULL", key_columns=("session_id", "ts_ms", "category"),
                   follow_sessions=True),))
 DAY_ROLLUPS = (USAGE_DAY, SESSION_USAGE, ACTIVITY_DAY, TOOL_DAY, SESSION_START_DAY, ERROR_DAY, PROMPT_DAY,
-               SESSION_KEYS)
+               FILE_DAY, SESSION_KEYS)
 
 
 ROLLUP_INDEXES = (
