@@ -18,6 +18,7 @@ from store.paths import database_path
 from store.sqlite.connection import ArchiveError, explain_sqlite_error, make_database
 from store.sqlite.day_rollups import (
     FILE_DAY,
+    SESSION_USAGE,
     drop_day_triggers,
     install_day_rollups,
     installed_statements,
@@ -33,8 +34,8 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 6
 
-# version -> migration that brings the schema from version-1 to version. Migrations only add
-# (tables, columns, indexes); they never drop or rewrite the user's history.
+# version -> migration that brings the schema from version-1 to version. Migrations never drop or rewrite what
+# was archived; derived tables (rollups, the search index) and indexes may be rebuilt or dropped.
 MIGRATIONS: dict[int, Callable[[SqliteDatabase], None]] = {
     2: lambda db: rebuild_rollup(db.connection()),  # usage_rollup: filled from the requests already archived
     3: lambda db: rebuild_search_index(db.connection()),  # full-text search over what is archived
@@ -82,7 +83,7 @@ _DDL_NAME = re.compile(r"CREATE (?:UNIQUE )?(?:TRIGGER|INDEX) IF NOT EXISTS (\S+
 
 def _schema_complete(conn: sqlite3.Connection) -> bool:
     """The archive is at this version with every table, index and trigger in place: an open has nothing to
-    create, so it skips the ~40 CREATE ... IF NOT EXISTS statements (a quarter of a short command's time)."""
+    create, so it skips some 140 CREATE ... IF NOT EXISTS statements (a quarter of a short command's time)."""
     try:
         row = conn.execute("SELECT value FROM schema_meta WHERE key = 'schema_version'").fetchone()
     except sqlite3.OperationalError:
@@ -104,10 +105,11 @@ def _ensure_schema(db: SqliteDatabase) -> None:
                 f"The archive was written by a newer Devhelion (schema {current} > {SCHEMA_VERSION}). "
                 "Update Devhelion; the archive was left untouched."
             )
-        install_rollup_triggers(db.connection())
-        install_day_rollups(db.connection())
         for version in range(max(current, 1) + 1, SCHEMA_VERSION + 1):
             _migrate(db, version, announce=current > 0)
+        # after the migrations: a trigger of this version may read a table in its new shape only
+        install_rollup_triggers(db.connection())
+        install_day_rollups(db.connection())
         if current != SCHEMA_VERSION:  # written only when it changes: an open must not need the write lock (a
             SchemaMeta.replace(key="schema_version", value=str(SCHEMA_VERSION)).execute()  # bulk ingest holds it)
 
@@ -123,13 +125,14 @@ def rekey_session_usage(conn: sqlite3.Connection) -> None:
     the new shape."""
     for index in REDUNDANT_INDEXES:
         conn.execute(f"DROP INDEX IF EXISTS {index}")
+    conn.execute("DELETE FROM schema_meta WHERE key = 'derived_stale'")  # an older build's bulk-ingest marker
     columns = [row[1] for row in conn.execute("PRAGMA table_info(session_usage)").fetchall()]
     if "project_id" in columns:
         return
-    drop_day_triggers(conn)  # the old triggers write the old shape; the rebuild installs the new ones
+    drop_day_triggers(conn)  # the old ones write the old shape; the open installs this version's afterwards
     conn.execute("DROP TABLE session_usage")
     SessionUsage.create_table(safe=False)
-    rebuild_day_rollups(conn, rollup_tz(conn))
+    SESSION_USAGE.rebuild(conn)  # session_key_day, which it feeds, does not change: each session has one project
 
 
 def _migrate(db: SqliteDatabase, version: int, announce: bool) -> None:

@@ -132,6 +132,14 @@ async def test_answers_render_as_markdown_and_prompts_as_typed(user: User) -> No
     assert answers[0].props["sanitize"] is True  # and any HTML in it goes through DOMPurify
 
 
+def test_a_long_answer_cut_inside_a_code_block_closes_it() -> None:
+    from ui.conversation import _clip_markdown
+
+    cut = _clip_markdown("Here:\n```python\n" + "x = 1\n" * 2000 + "```\nDone.", 100)
+    assert cut.count("```") == 2 and cut.endswith("more characters)")
+    assert _clip_markdown("short", 100) == "short"
+
+
 async def test_unknown_session_says_so(user: User) -> None:
     await user.open("/sessions/not-a-session")
     await settled(user)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from store.db import REDUNDANT_INDEXES, SCHEMA_VERSION, open_archive, schema_version
 from store.ingest.runner import run_ingest
-from store.sqlite.day_rollups import DAY_ROLLUPS, FILE_TOUCH, day_rollup_differences
+from store.sqlite.day_rollups import DAY_ROLLUPS, FILE_TOUCH, SESSION_KEYS, SESSION_USAGE, day_rollup_differences
 from tests.test_rollups_consistency import filed_differences, random_tree
 
 _NEW_TABLES = (*(t.table for t in (*DAY_ROLLUPS, FILE_TOUCH)), "key_sessions", "zone_day", "error_pattern",
@@ -93,6 +94,9 @@ _OLD_SESSION_USAGE = (  # schema 4: keyed by session first, no project
     '"output_tokens" INTEGER NOT NULL, "cache_write_5m" INTEGER NOT NULL, "cache_write_1h" INTEGER NOT NULL, '
     '"cache_read" INTEGER NOT NULL, "web_search_requests" INTEGER NOT NULL, "requests" INTEGER NOT NULL, '
     'PRIMARY KEY ("session_id", "model", "speed", "geo", "long_context", "day")) WITHOUT ROWID')
+# version 4's session_usage rollup: no project, so its rows did not follow a session to another project
+_V4_SESSION_USAGE = replace(SESSION_USAGE, project=None, all_projects=True,
+                            feeds=(replace(SESSION_USAGE.feeds[0], follow_sessions=False),))
 _USAGE_COLUMNS = ("session_id, day, model, speed, geo, long_context, input_tokens, output_tokens, cache_write_5m, "
                   "cache_write_1h, cache_read, web_search_requests, requests")
 
@@ -113,15 +117,20 @@ def test_a_version_4_archive_gets_session_usage_keyed_by_project(tmp_path: Path,
     run_ingest(db, [root], parallel=False)
     expected = db.execute_sql("SELECT * FROM session_usage ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall()
     assert {pid for pid, *_ in expected} - {0}, "the sample must have sessions with a project"
+    files = db.execute_sql("SELECT * FROM file_day ORDER BY 1, 2, 3, 4").fetchall()
     db.close()
     with sqlite3.connect(tmp_path / "a.db") as conn:  # what a version-4 archive looked like
         old_rows = conn.execute(f"SELECT {_USAGE_COLUMNS} FROM session_usage").fetchall()
-        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE "
-                                    "'dr\\_%' ESCAPE '\\'").fetchall():
+        for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE "
+                                    "'dr\\_session\\_usage%' ESCAPE '\\' OR name LIKE 'dr\\_file\\_day%' "
+                                    "ESCAPE '\\')").fetchall():
             conn.execute(f"DROP TRIGGER {name}")
-        conn.execute("DROP TABLE session_usage")
+        conn.execute("DROP TABLE file_day")  # new in 6
+        conn.execute("DROP TABLE session_usage")  # and with it the triggers of the session keys it feeds
         conn.execute(_OLD_SESSION_USAGE)
         conn.executemany(f"INSERT INTO session_usage ({_USAGE_COLUMNS}) VALUES ({', '.join('?' * 13)})", old_rows)
+        for statement in (*_V4_SESSION_USAGE.triggers(), *SESSION_KEYS.triggers()):  # version 4's triggers
+            conn.execute(statement)
         conn.execute('CREATE INDEX "message_session_id" ON "message" ("session_id")')  # redundant since 5
         conn.execute('CREATE INDEX "summary_leaf_uuid" ON "summary" ("leaf_uuid")')
         conn.execute("UPDATE schema_meta SET value = '4' WHERE key = 'schema_version'")
@@ -132,6 +141,7 @@ def test_a_version_4_archive_gets_session_usage_keyed_by_project(tmp_path: Path,
     try:
         assert schema_version() == SCHEMA_VERSION
         assert db.execute_sql("SELECT * FROM session_usage ORDER BY 1, 2, 3, 4, 5, 6, 7").fetchall() == expected
+        assert db.execute_sql("SELECT * FROM file_day ORDER BY 1, 2, 3, 4").fetchall() == files
         indexes = {name for (name,) in db.execute_sql("SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert not indexes & set(REDUNDANT_INDEXES)
         write(trees[1])  # the new triggers keep it exact from then on

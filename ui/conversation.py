@@ -18,6 +18,8 @@ from ui import fmt
 
 SLICE = 50  # items drawn at first and per "Show more": a long session opens at once
 TEXT_LIMIT = 6000
+# links to web pages open outside the dashboard; relative ones (file paths in the project) are not followed
+ANSWER_EXTRAS = ["fenced-code-blocks", "tables", "target-blank-links"]
 RESULT_LIMIT = 4000
 
 
@@ -145,8 +147,8 @@ def _message(message: dict[str, Any], tools: list[dict[str, Any]], view: Convers
             ui.label(_clip(text, TEXT_LIMIT)).classes("dh-bubble dh-bubble-user whitespace-pre-wrap break-words "
                                                       "text-sm")
         elif shows_text:  # Claude answers in Markdown (HTML in it is sanitised in the browser by DOMPurify)
-            ui.markdown(_clip(text, TEXT_LIMIT)).classes("dh-bubble dh-answer break-words text-sm") \
-                .mark("assistant-text")
+            ui.markdown(_clip_markdown(text, TEXT_LIMIT), extras=ANSWER_EXTRAS) \
+                .classes("dh-bubble dh-answer break-words text-sm").mark("assistant-text")
         for call in tools:
             _tool_call(call)
 
@@ -191,6 +193,16 @@ def _pretty(value: Any) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\n… ({len(text) - limit:,} more characters)"
+
+
+def _clip_markdown(text: str, limit: int) -> str:
+    """:func:`_clip` that closes a code block it cut in two, so the note after it is not shown as code."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if head.count("```") % 2:
+        head += "\n```"
+    return head + f"\n\n… ({len(text) - limit:,} more characters)"
 
 
 def agent_tree(detail: dict[str, Any], breakdown: dict[str, Any]) -> list[dict[str, Any]]:

@@ -52,6 +52,7 @@ body { font-feature-settings: "tnum"; }
 .dh-answer h2 { font-size: 1.08rem; }
 .dh-answer h3, .dh-answer h4 { font-size: .95rem; }
 .dh-answer table { border-collapse: collapse; }
+.dh-answer a:not([href^="http"]) { pointer-events: none; color: inherit; text-decoration: none; }
 .dh-answer th, .dh-answer td { border: 1px solid var(--dh-border); padding: .2rem .5rem; }
 .dh-table .q-table__top, .dh-table thead tr th { font-weight: 600; }
 .dh-table tbody tr td { font-variant-numeric: tabular-nums; }

@@ -38,8 +38,8 @@ class Server:
 
 
 # ``ui.run`` options of every entry point (headless ``serve`` and the desktop app). No gzip: the server listens
-# on loopback only, where compressing saves nothing and costs CPU on every answer (Starlette's level 9 took
-# ~12 ms of a 40 KB API answer, and more for the dashboard's scripts on every page load).
+# on loopback unless told otherwise, where compressing saves nothing and costs CPU on every answer (Starlette's
+# level 9 took ~12 ms of a 40 KB API answer, and more for the dashboard's scripts on every page load).
 UI_RUN_OPTIONS: dict[str, Any] = {"reload": False, "show": False, "show_welcome_message": False,
                                   "title": "Devhelion", "fastapi_docs": False, "uvicorn_logging_level": "warning",
                                   "gzip_middleware_factory": None}

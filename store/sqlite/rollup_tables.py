@@ -174,9 +174,10 @@ class RollupTable:
             f"UPDATE {self.table} SET {m} = {self._largest(feed, m)} WHERE project_id = {old} AND "
             f"({', '.join(self.keys)}) IN (SELECT {keys} FROM {feed.source} r WHERE r.session_id = {sid} AND "
             f"{feed.where.format(r='r')});" for m in feed.maxes)
+        only = f" AND session_id = {sid}" if "session_id" in self.keys else ""  # not a scan of the old project
         return (f"{self.upsert(self.grouped(feed, old, sid, '-'), False)} "
                 f"{self.upsert(self.grouped(feed, new, sid), True)} "
-                f"DELETE FROM {self.table} WHERE project_id = {old} AND {self.empty} AND EXISTS "
+                f"DELETE FROM {self.table} WHERE project_id = {old}{only} AND {self.empty} AND EXISTS "
                 f"(SELECT 1 FROM {feed.source} WHERE session_id = {sid});{refresh}")
 
     def triggers(self) -> list[str]:
