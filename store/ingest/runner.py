@@ -90,31 +90,48 @@ def _now_ms() -> int:
 
 
 _KNOWN_SQL = "SELECT path, id, size, mtime_ns, device, inode, committed_offset, head_hash, missing FROM source_file"
+_PRESENT_SQL = "SELECT path, size, mtime_ns, device, inode FROM source_file WHERE missing = 0"
+
+
+def _known_rows(conn: sqlite3.Connection, paths: list[str]) -> dict[str, tuple]:
+    known: dict[str, tuple] = {}
+    for start in range(0, len(paths), 500):
+        batch = paths[start:start + 500]
+        known.update((row[0], row) for row in conn.execute(
+            f"{_KNOWN_SQL} WHERE path IN ({','.join('?' * len(batch))})", batch))
+    return known
 
 
 def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats,
           paths: list[str] | None = None) -> list[_FilePlan]:
-    """Stat every file (or just ``paths``) and decide where each one must be read from (most: not at all)."""
-    if paths is None:
-        known = {row[0]: row for row in conn.execute(_KNOWN_SQL)}
-        files = iter_transcript_files(roots)
-    else:
-        known = {}
-        for start in range(0, len(paths), 500):
-            batch = paths[start:start + 500]
-            known.update((row[0], row) for row in conn.execute(
-                f"{_KNOWN_SQL} WHERE path IN ({','.join('?' * len(batch))})", batch))
-        files = iter_given_files(paths, roots)
-    plans: list[_FilePlan] = []
+    """Stat every file (or just ``paths``) and decide where each one must be read from (most: not at all).
+
+    A full scan first compares each file with a light list of what was archived (size, mtime, device, inode),
+    and reads the full bookkeeping rows only of the files that differ: a refresh that finds nothing new stays
+    cheap on thousands of files."""
     seen: set[str] = set()
+    others: list[tuple[str, str, os.stat_result]] = []
+    if paths is None:
+        present = {row[0]: row[1:] for row in conn.execute(_PRESENT_SQL)}
+        for path, projects, st in iter_transcript_files(roots):
+            if present.get(path) == (st.st_size, st.st_mtime_ns, st.st_dev, st.st_ino):
+                seen.add(path)  # unchanged: the common case, kept free of any other work
+                continue
+            others.append((path, projects, st))
+        known = _known_rows(conn, [path for path, _, _ in others])
+    else:
+        others = list(iter_given_files(paths, roots))
+        known = _known_rows(conn, paths)
+    stats.files_seen += len(seen)
+    plans: list[_FilePlan] = []
     new_files: list[tuple] = []
-    for path, projects, st in files:
+    for path, projects, st in others:
         row = known.get(path)
         if row is not None and (row[2] == st.st_size and row[3] == st.st_mtime_ns and row[4] == st.st_dev
                                 and row[5] == st.st_ino and not row[8]):
             seen.add(path)
             stats.files_seen += 1
-            continue  # unchanged: the common case, kept free of any other work
+            continue
         ctx = classify(path, projects)
         if ctx is None:
             continue  # e.g. a .meta.json that belongs to no agent
@@ -139,7 +156,8 @@ def _scan(conn: sqlite3.Connection, roots: list[Path], stats: IngestStats,
                     (ctx.path, ctx.kind, ctx.project_dir, st.st_dev, st.st_ino),
                 )
                 plans.append(_FilePlan(ctx, cur.lastrowid, 0, st.st_size, st, False))
-    gone = [(path,) for path, row in known.items() if path not in seen and not row[8] and _under(path, roots)]
+    archived = present if paths is None else [path for path, row in known.items() if not row[8]]
+    gone = [(path,) for path in archived if path not in seen and _under(path, roots)]
     if gone:
         with transaction(conn):
             conn.executemany("UPDATE source_file SET missing = 1 WHERE path = ?", gone)
