@@ -382,6 +382,16 @@ def test_missing_is_only_judged_below_the_scanned_roots(tmp_path: Path) -> None:
         assert all(row["missing"] == 0 for row in source_rows(db).values())
 
 
+def test_the_same_root_given_twice_is_read_once(spotter: dict[str, bytes], spotter_clean: dict,
+                                                tmp_path: Path) -> None:
+    """CLAUDE_CONFIG_DIR may name a folder twice, or an extra root be the default one: each file counts once."""
+    root = write_tree(tmp_path / "cfg", spotter)
+    with archive(tmp_path / "a.db") as db:
+        stats = run_ingest(db, [root, root, Path(str(root) + "/")])
+        assert stats.files_seen == stats.files_changed == len(spotter)
+        assert snapshot(db) == spotter_clean
+
+
 # -- 4. random append schedules == one clean ingest (hypothesis) ----------------------------------------------
 
 @st.composite

@@ -63,6 +63,7 @@ def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[str, str, os.stat
     only classifies the new or changed ones (:func:`classify`).
     """
     seen: set[str] = set()
+    several = len(roots) > 1  # one root's walk meets each path once; several may overlap
     for root in roots:
         projects = projects_dir(root)
         if not projects.is_dir():
@@ -82,9 +83,10 @@ def iter_transcript_files(roots: list[Path]) -> Iterator[tuple[str, str, os.stat
                         continue
                     if not (entry.name.endswith(".jsonl") or entry.name.endswith(".meta.json")):
                         continue
-                    if entry.path in seen:
-                        continue
-                    seen.add(entry.path)
+                    if several:
+                        if entry.path in seen:
+                            continue
+                        seen.add(entry.path)
                     yield entry.path, top, entry.stat(follow_symlinks=True)
                 except OSError:
                     continue  # vanished between listing and stat: next run will see it or not
