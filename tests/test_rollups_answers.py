@@ -199,7 +199,7 @@ def test_heatmap_ranges_from_the_day_rollup_match_the_rows(archives: list[Databa
         return
     with row_level():
         expected = heatmap._file_rows(db, scope, project)
-    assert sorted(_range_rows(db, scope, p), key=repr) == sorted(expected, key=repr)
+    assert sorted(_range_rows(db, p), key=repr) == sorted(expected, key=repr)
 
 
 def test_heatmap_of_a_range_reads_the_calls_of_the_plans_projects(archives: list[Database]) -> None:
@@ -215,7 +215,7 @@ def test_heatmap_of_a_range_reads_the_calls_of_the_plans_projects(archives: list
         expected = heatmap._file_rows(db, scope, "alpha")
     assert expected
     assert p.edges  # whole days from the rollup and a partial day from the calls
-    assert sorted(_range_rows(db, scope, p), key=repr) == sorted(expected, key=repr)
+    assert sorted(_range_rows(db, p), key=repr) == sorted(expected, key=repr)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -102,7 +102,7 @@ def _file_rows(db: Database, scope: Scope, project: str) -> list[tuple]:
             f"SELECT file_path, name, sum(calls), sum(errors), max(last_ms) FROM file_touch WHERE project_id IN "
             f"({marks(p.pids)}) GROUP BY 1, 2", list(p.pids)).fetchall()
     if p.whole:
-        return _range_rows(db, scope, p)
+        return _range_rows(db, p)
     where = tool_calls_where(replace(scope, project=None))
     condition, params = (of_project if is_short(scope) else in_project)("t.session_id", project)
     where.add(condition, *params).add("t.file_path IS NOT NULL").add(f"t.name IN ({marks(ACTIONS)})", *ACTIONS)
@@ -111,7 +111,7 @@ def _file_rows(db: Database, scope: Scope, project: str) -> list[tuple]:
         f"{where.sql} GROUP BY 1, 2", where.params).fetchall()
 
 
-def _range_rows(db: Database, scope: Scope, p: Plan) -> list[tuple]:
+def _range_rows(db: Database, p: Plan) -> list[tuple]:
     """:func:`_file_rows` of a range for a project whose sessions are exactly those of the plan's projects: the
     whole local days from ``file_day``, the partial days at the ends from their calls (through the time index:
     a partial day holds few)."""
