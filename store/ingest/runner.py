@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
 from store.sqlite.bulk import drop_derived_triggers, rebuild_derived
-from store.sqlite.connection import explain_sqlite_error, transaction
+from store.sqlite.connection import PRAGMAS, explain_sqlite_error, transaction
 from store.sqlite.search import flush_search_queue
 from store.sqlite.writes import LINK_SUBAGENT_TYPES, count_above, max_rowids, write_chunk
 
@@ -43,6 +43,9 @@ COMMIT_ROWS = 40_000  # group small chunks into one transaction up to about this
 # ones. Below BULK_MIN_BYTES the run holds the write lock too briefly to matter either way: keep the trickle path.
 BULK_MIN_BYTES = 16 << 20
 BULK_SHARE = 0.5  # bulk when the bytes to read are at least this share of those already archived
+# A bulk run's page cache: it writes far more than any cache holds, so a smaller one costs nothing (1 GB cold:
+# 35 s either way) and keeps the process small (peak RSS 224 -> 179 MB with 32 instead of 64 MB).
+BULK_CACHE_KIB = 32_000
 
 ProgressCallback = Callable[["IngestProgress"], None]
 
@@ -299,11 +302,16 @@ def run_ingest(db: SqliteDatabase, roots: list[Path], progress: ProgressCallback
             parallel = todo >= POOL_THRESHOLD_BYTES
         if paths is None and plans and (bulk if bulk is not None else _bulk_worth(conn, todo)):
             stats.bulk = True
-            with transaction(conn):
-                drop_derived_triggers(conn)
-                stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel, bulk=True)
-                conn.execute(LINK_SUBAGENT_TYPES)
-                rebuild_derived(conn, rollup_tz(conn))
+            conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+            try:
+                with transaction(conn):
+                    drop_derived_triggers(conn)
+                    stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel,
+                                                  bulk=True)
+                    conn.execute(LINK_SUBAGENT_TYPES)
+                    rebuild_derived(conn, rollup_tz(conn))
+            finally:
+                conn.execute(f"PRAGMA cache_size = {PRAGMAS['cache_size']}")
         else:
             stats.cancelled = _commit_all(conn, items, parallel, stats, state, progress, cancel)
             if plans:
