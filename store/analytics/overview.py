@@ -94,7 +94,7 @@ def _date_range(db: Database, rng: TimeRange) -> dict[str, str | None]:
 
 def daily_usage(db: Database, prices: PriceTable, rng: TimeRange, tz: tzinfo) -> list[dict[str, Any]]:
     """One row per local day with usage, oldest first; ``sessions`` counts the sessions started that day."""
-    days = price_rows(prices, day_groups(db, rng, tz))
+    days = price_rows(day_groups(db, rng, tz), prices)
     started = _sessions_started(db, rng, tz)
     rows = []
     for day in sorted(days):

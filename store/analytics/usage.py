@@ -1,14 +1,13 @@
 """Requests in a time range, summed per key and pricing group and priced with the report code's rules.
 
 Usage comes from the local-day rollup (kept exact at ingest), plus the requests of the partial days at the ends
-of a date-time range. Each (key, pricing group) is priced once with ``price_group``, the report's own function,
-so every surface gives the same figures for a range.
+of a date-time range. Each (key, pricing group) is priced by ``store.monitor.usage.price_rows`` with the report's
+own ``price_group``, so every surface gives the same figures for a range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, tzinfo
 
 from peewee import Database
@@ -16,17 +15,9 @@ from peewee import Database
 from store.analytics.range import TimeRange
 from store.monitor.params import Scope
 from store.monitor.rollups import plan
-from store.monitor.usage import GROUP_COLUMNS, scope_rows, session_rows
-from store.pricing import PriceTable, is_synthetic
-from store.reports.usage import Usage, display_model, price_group
-
-
-@dataclass(slots=True)
-class KeyUsage:
-    """Usage under one key: the total and per display model (``<model>-fast`` for fast mode)."""
-
-    total: Usage = field(default_factory=Usage)
-    models: dict[str, Usage] = field(default_factory=dict)
+from store.monitor.usage import GROUP_COLUMNS, KeyUsage, price_rows, rekey_rows, scope_rows, session_rows
+from store.pricing import PriceTable
+from store.reports.usage import Usage
 
 
 def request_scope(rng: TimeRange, session_ids: Sequence[str] | None = None) -> tuple[str, list]:
@@ -49,35 +40,9 @@ def day_groups(db: Database, rng: TimeRange, tz: tzinfo | None) -> list[tuple]:
     return scope_rows(db, Scope(tz or UTC, rng.start_ms, rng.end_ms), by_day=tz is not None)
 
 
-def price_rows(prices: PriceTable, rows: Iterable[tuple], key: Callable[[object], object] = lambda k: k
-               ) -> dict[object, KeyUsage]:
-    """Sum rows ``(key, model, speed, geo, lc, *counts)`` per ``key(key)`` and pricing group, then price each once
-    (``<synthetic>`` is left out: it costs nothing and is no model)."""
-    sums: dict[tuple, list[int]] = {}
-    for raw_key, model, speed, geo, lc, *counts in rows:
-        if is_synthetic(model):
-            continue
-        group = (key(raw_key), model, speed, geo, bool(lc))
-        acc = sums.get(group)
-        if acc is None:
-            sums[group] = list(counts)
-        else:
-            for i, n in enumerate(counts):
-                acc[i] += n
-    result: dict[object, KeyUsage] = {}
-    for (k, model, speed, geo, lc), counts in sums.items():
-        entry = result.get(k)
-        if entry is None:
-            entry = result[k] = KeyUsage()
-        usage = price_group(prices, model, speed, geo, lc, tuple(counts))
-        entry.models.setdefault(display_model(model, speed), Usage()).add(usage)
-        entry.total.add(usage)
-    return result
-
-
 def range_usage(db: Database, prices: PriceTable, rng: TimeRange) -> KeyUsage | None:
     """Everything in the range as one priced total with its per-model split; ``None`` when nothing was used."""
-    return price_rows(prices, day_groups(db, rng, None), key=lambda _: "").get("")
+    return price_rows(rekey_rows(day_groups(db, rng, None), lambda _: None), prices).get(None)
 
 
 def usage_by_session(db: Database, prices: PriceTable, rng: TimeRange, session_ids: Sequence[str]
@@ -92,7 +57,7 @@ def usage_by_session(db: Database, prices: PriceTable, rng: TimeRange, session_i
         scope, params = request_scope(TimeRange(edge.start_ms, edge.end_ms), session_ids)
         rows += db.execute_sql(f"SELECT r.session_id, {GROUP_COLUMNS} {scope} GROUP BY 1, 2, 3, 4, 5",
                                params).fetchall()
-    return price_rows(prices, rows)
+    return price_rows(rows, prices)
 
 
 def main_model(models: dict[str, Usage]) -> str | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from store.pricing import is_synthetic
-from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, display_model, price_group, slot_bounds
+from store.monitor.usage import price_rows
+from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, slot_bounds
 from store.timezones import SLOT_MS, local_date, period_key
 from ui import charts, fmt
 from ui.cache import results
@@ -140,17 +140,8 @@ def range_day_rows(ctx: Ctx) -> list[tuple]:
 
 def _priced_days(ctx: Ctx, month: date) -> list[PeriodUsage]:
     rows = results.get_or_compute(_month_key(ctx, "usage.month", month), lambda: month_rows(ctx, month))
-    days: dict[date, PeriodUsage] = {}
-    for day, model, speed, geo, lc, *counts in rows:
-        if is_synthetic(model):
-            continue
-        period = days.get(day)
-        if period is None:
-            period = days[day] = PeriodUsage(day.isoformat())
-        usage = price_group(ctx.prices, model, speed, geo, bool(lc), tuple(counts))
-        period.total.add(usage)
-        period.models.setdefault(display_model(model, speed), Usage()).add(usage)
-    return [days[d] for d in sorted(days)]
+    priced = price_rows(rows, ctx.prices)
+    return [PeriodUsage(day.isoformat(), priced[day].total, priced[day].models) for day in sorted(priced)]
 
 
 def daily_usage(ctx: Ctx) -> list[PeriodUsage]:
