@@ -7,8 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
 
+from nicegui import app, ui
+
 from store.monitor.usage import price_rows
 from store.reports.usage import Filters, PeriodUsage, Usage, day_usage, slot_bounds
+from store.sync_runner import SyncInProgress
 from store.timezones import SLOT_MS, local_date, period_key
 from ui import charts, fmt
 from ui.cache import results
@@ -165,3 +168,11 @@ def no_data_hint(filt: DashFilter, today: date) -> str:
 def cost(u: Usage) -> float:
     return float(u.cost)
 
+
+def sync_now() -> None:
+    """Start a sync now (the Live and Settings pages' button), saying when one is already running."""
+    try:
+        app.state.sync.start()
+        ui.notify("Sync started", type="info")
+    except SyncInProgress:
+        ui.notify("A sync is already running", type="warning")

@@ -13,11 +13,11 @@ from typing import Any
 from nicegui import app, ui
 
 from desktop.live.bus import Event
-from store.sync_runner import SyncInProgress
 from ui import fmt, widgets
 from ui.context import make_ctx
 from ui.layout import Frame
 from ui.live import FAMILIES, drain, summarize, wanted
+from ui.pages.common import sync_now
 
 KEEP = 200  # rows on screen
 BATCH_DRAWN = 40  # rows drawn per timer tick at most
@@ -121,13 +121,6 @@ def register() -> None:
             feed.paused = not feed.paused
             pause.set_text("Resume feed" if feed.paused else "Pause feed")
             pause.props(f"icon={'play_arrow' if feed.paused else 'pause'}")
-
-        def sync_now() -> None:
-            try:
-                app.state.sync.start()
-                ui.notify("Sync started", type="info")
-            except SyncInProgress:
-                ui.notify("A sync is already running", type="warning")
 
         pause.on_click(toggle_pause)
         sync.on_click(sync_now)

@@ -29,6 +29,7 @@ from ui import fmt, widgets
 from ui.context import Ctx, archive, make_ctx
 from ui.filters import PRESETS, DashFilter
 from ui.layout import Frame
+from ui.pages.common import sync_now
 from ui.theme import THEMES, save_theme, theme
 
 WEEKDAYS = {0: "Monday", 1: "Tuesday", 2: "Wednesday", 3: "Thursday", 4: "Friday", 5: "Saturday", 6: "Sunday"}
@@ -128,13 +129,6 @@ class SettingsPage:
                 with ui.row().classes("w-full justify-between text-sm no-wrap gap-4"):
                     ui.label(label).classes("dh-muted")
                     ui.label(value).classes("text-right break-all")
-
-            def sync_now() -> None:
-                try:
-                    app.state.sync.start()
-                    ui.notify("Sync started", type="info")
-                except SyncInProgress:
-                    ui.notify("A sync is already running", type="warning")
 
             ui.button("Sync now", icon="sync", on_click=sync_now).props("flat no-caps")
 
