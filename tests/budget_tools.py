@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
+import pytest
 
 from store.archive import Archive
 from store.config import Settings
@@ -50,3 +51,11 @@ def open_test_archive(tmp: Path, claude: Path, settings: Settings | None = None)
     db = open_archive(tmp / "archive.db")
     return Archive(db=db, path=tmp / "archive.db", settings=settings or Settings(timezone="America/New_York"),
                    prices=PriceTable.bundled(), roots=[claude])
+
+
+def empty_home_archive(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> Archive:
+    """An archive in a fresh ``DEVHELION_HOME`` under ``tmp``, over an empty log root."""
+    monkeypatch.setenv("DEVHELION_HOME", str(tmp / "home"))
+    claude = tmp / "claude"
+    (claude / "projects").mkdir(parents=True)
+    return open_test_archive(tmp, claude)

@@ -8,6 +8,7 @@ without a notifier, which is the path of a machine with no notification service.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from store.budgets import alerts
 from store.budgets.repo import create_budget
 from store.config import NotificationSettings
 from store.sync_runner import SyncRunner
-from tests.budget_tools import DOLLAR_OF_OUTPUT, append, open_test_archive, spend_line
+from tests.budget_tools import DOLLAR_OF_OUTPUT, append, empty_home_archive, spend_line
 from tests.test_budget_periods import ms
 
 NOON = ms("2026-03-11T16:00:00Z")  # Wednesday 11 March, 12:00 EDT
@@ -29,12 +30,8 @@ NOON = ms("2026-03-11T16:00:00Z")  # Wednesday 11 March, 12:00 EDT
 
 @pytest.fixture
 def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Archive]:
-    monkeypatch.setenv("DEVHELION_HOME", str(tmp_path / "home"))
-    claude = tmp_path / "claude"
-    (claude / "projects").mkdir(parents=True)
-    archive = open_test_archive(tmp_path, claude)
-    yield archive
-    archive.close()
+    with closing(empty_home_archive(tmp_path, monkeypatch)) as archive:
+        yield archive
 
 
 class Recorder:

@@ -4,6 +4,7 @@ and a model), status and forecast, quiet hours."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +21,7 @@ from store.budgets.status import budget_status, compute_status, forecast_message
 from store.budgets.validate import BudgetError, validate_budget
 from store.quiet_hours import in_quiet_hours, parse_quiet_hours
 from store.reports.usage import Filters, usage_by_period
-from tests.budget_tools import append, line_cost, open_test_archive, spend_line
+from tests.budget_tools import append, empty_home_archive, line_cost, spend_line
 from tests.test_budget_periods import ms
 
 NY = ZoneInfo("America/New_York")
@@ -64,12 +65,8 @@ def test_valid_values_are_cleaned_and_defaulted() -> None:
 
 @pytest.fixture
 def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Archive]:
-    monkeypatch.setenv("DEVHELION_HOME", str(tmp_path / "home"))
-    claude = tmp_path / "claude"
-    (claude / "projects").mkdir(parents=True)
-    archive = open_test_archive(tmp_path, claude)
-    yield archive
-    archive.close()
+    with closing(empty_home_archive(tmp_path, monkeypatch)) as archive:
+        yield archive
 
 
 def test_crud_with_unique_names_and_alerts_reset_when_the_measure_changes(archive: Archive) -> None:

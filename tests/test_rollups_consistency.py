@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing
 from itertools import pairwise
 from pathlib import Path
 
@@ -104,15 +103,6 @@ def _bytes(t: Transcript) -> bytes:
     return b"".join(orjson.dumps(line) + b"\n" for line in t.lines)
 
 
-@contextmanager
-def archive(path: Path) -> Iterator[SqliteDatabase]:
-    db = open_archive(path)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
 def filed_differences(db: SqliteDatabase) -> dict[str, list]:
     """Filed error patterns and prompt categories that differ from a fresh computation (after filing)."""
     assert file_pending(db) and file_prompts(db)
@@ -188,7 +178,7 @@ def test_rollups_equal_a_rebuild_after_any_ingest_schedule(tmp_path_factory: pyt
         pieces += [(rel, b"".join(lines[a:b])) for a, b in pairwise(bounds)]
     order = data.draw(st.permutations(range(len(pieces))), label="order")
     done: dict[str, int] = defaultdict(int)
-    with archive(work / "a.db") as db:
+    with closing(open_archive(work / "a.db")) as db:
         for step, i in enumerate(order):
             rel = pieces[i][0]
             part = [p for p in pieces if p[0] == rel][done[rel]]  # a file's pieces are appended in order
@@ -216,7 +206,7 @@ def test_a_session_moving_project_moves_its_rollups(tmp_path: Path) -> None:
     (call,) = late.reply(tools=[("Read", {"file_path": "/p/one/a.py"})])
     late.result(call, "Exit code 1\nboom", error=True)
     late.write(root, "-p-one/mover.jsonl")
-    with archive(tmp_path / "a.db") as db:
+    with closing(open_archive(tmp_path / "a.db")) as db:
         run_ingest(db, [root], parallel=False)
         assert_exact(db)
         early = Transcript("mover", "/p/two", "2026-03-08T08:00:00Z")
@@ -236,7 +226,7 @@ def test_rebuilding_for_a_zone_moves_requests_between_local_days(tmp_path: Path)
     t.prompt("hi")
     t.reply(inp=10, out=1)  # 22:30 on 7 March in New York, 8 March in UTC
     t.write(root, "-p-z/z.jsonl")
-    with archive(tmp_path / "a.db") as db:
+    with closing(open_archive(tmp_path / "a.db")) as db:
         run_ingest(db, [root], parallel=False)
         conn = db.connection()
         days = {}
@@ -259,7 +249,7 @@ def test_a_locked_archive_still_answers(tmp_path: Path) -> None:
     (call,) = t.reply(tools=[("Bash", {"command": "ls"})])
     t.result(call, "Exit code 1\nls: nope", error=True)
     t.write(root, "-p-l/l.jsonl")
-    with archive(tmp_path / "a.db") as db:
+    with closing(open_archive(tmp_path / "a.db")) as db:
         run_ingest(db, [root], parallel=False)
         other = sqlite3.connect(tmp_path / "a.db")
         other.execute("BEGIN IMMEDIATE")
