@@ -13,7 +13,9 @@ from pathlib import Path
 from peewee import SqliteDatabase
 
 from store.config import ConfigError, load_settings
-from store.models import ALL_MODELS, SchemaMeta, SessionUsage, database
+from store.models import ALL_MODELS
+from store.models.base import SchemaMeta, database
+from store.models.rollups import SessionUsage
 from store.paths import database_path
 from store.sqlite.connection import ArchiveError, explain_sqlite_error, make_database
 from store.sqlite.day_rollups import (

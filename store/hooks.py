@@ -2,7 +2,7 @@
 
 Works on a Peewee database or a plain ``sqlite3`` connection and imports neither Peewee nor the models, so the
 ``devhelion hook`` relay can record an event without paying for them when the app is not running. The column
-list below is checked against ``store.models.HookEvent`` by the tests.
+list below is checked against ``store.models.app.HookEvent`` by the tests.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from store.hooks import (
     parse_hook_payload,
     record_hook_event,
 )
-from store.models import HookEvent, QuotaSample
+from store.models.app import HookEvent, QuotaSample
 from store.quota import QUOTA_COLUMNS
 from store.spool import HOOKS, append, spool_file
 from tests.api_server import free_port

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from store.models import BudgetAlert, database
+from store.models.app import BudgetAlert
+from store.models.base import database
 
 LEVELS = ("forecast", "warning", "exceeded")  # lowest first
 

@@ -11,7 +11,8 @@ from typing import Any
 from peewee import fn
 
 from store.budgets.validate import BudgetError, validate_budget
-from store.models import Budget, BudgetAlert, database
+from store.models.app import Budget, BudgetAlert
+from store.models.base import database
 
 # a change to any of these changes what the budget measures: its alerts start again
 _MEASURE_FIELDS = frozenset({"amount", "period", "warning_threshold", "project", "model", "warn_on_forecast"})

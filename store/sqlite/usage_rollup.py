@@ -8,7 +8,7 @@ import sqlite3
 from store.pricing.cost import LONG_CONTEXT_THRESHOLD
 from store.timezones import SLOT_MS
 
-# ``usage_rollup`` (see ``store.models.UsageRollup``) is kept equal to a GROUP BY over ``api_request`` by
+# ``usage_rollup`` (see ``store.models.rollups.UsageRollup``) is kept equal to a GROUP BY over ``api_request`` by
 # triggers, so it stays exact under every upsert, dedup deletion and late session-to-project link.
 _ROLLUP_SUMS = ("input_tokens", "output_tokens", "cache_write_5m", "cache_write_1h", "cache_read",
                 "web_search_requests")
